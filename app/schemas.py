@@ -1,0 +1,122 @@
+"""The JSON shapes of the API, for validation of requests and for the OpenAPI document.
+
+Types and ranges are checked here; shapes (which depend on `layers`) by the engine.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.engine import ACTIVATIONS, LIMITS, LOSSES
+from app.engine.network import PRESETS
+from app.session import MAX_ITERATIONS
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+LayerSize = Annotated[int, Field(strict=True, ge=1, le=LIMITS["max_neurons"])]
+ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Layers = Annotated[list[LayerSize], Field(min_length=2, max_length=LIMITS["max_hidden_layers"] + 2)]
+Weights = list[list[list[Number]]]
+Biases = list[list[Number]]
+LearningRate = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=0, le=LIMITS["max_learning_rate"])
+]
+Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+
+DOC = {
+    "layers": "Neurons per layer, input first, e.g. [2, 2, 2].",
+    "activations": "One per non-input layer: " + ", ".join(ACTIVATIONS) + ".",
+    "weights": "weights[l][j][i]: from neuron i of layer l to neuron j of layer l+1.",
+    "biases": "biases[l][j]: into neuron j of layer l+1 (named b{l+1}_{j+1}).",
+    "seed": "Seeds the uniform ±0.5 draw of weights and biases that are not given.",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StateFields(_Strict):
+    layers: Layers | None = Field(None, description=DOC["layers"])
+    activations: list[ActivationName] | None = Field(None, description=DOC["activations"])
+    loss: LossName | None = None
+    inputs: list[Number] | None = None
+    targets: list[Number] | None = None
+    learning_rate: LearningRate | None = None
+    update_biases: Annotated[bool, Field(strict=True)] | None = None
+    seed: Seed | None = Field(None, description=DOC["seed"])
+
+
+class CreateNetwork(StateFields):
+    """A preset, a full state, or a preset with some fields overridden."""
+
+    preset: PresetName | None = None
+    weights: Weights | None = Field(None, description=DOC["weights"])
+    biases: Biases | None = Field(None, description=DOC["biases"])
+
+
+class PatchNetwork(StateFields):
+    """Any subset of the state. Weights and biases as full arrays or by name."""
+
+    weights: Weights | dict[str, Number] | None = Field(
+        None, description=DOC["weights"] + ' Or by name: {"w5": 0.3}.'
+    )
+    biases: Biases | dict[str, Number] | None = Field(
+        None, description=DOC["biases"] + ' Or by name: {"b2_1": 0.6}.'
+    )
+
+
+class TrainRequest(_Strict):
+    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS)]
+
+
+class Where(BaseModel):
+    id: str
+    iteration: int = Field(description="Updates applied so far.")
+    phase: str = Field(description="ready, forward:k, loss, backward:k or update.")
+
+
+class State(Where):
+    layers: list[int] = Field(description=DOC["layers"])
+    activations: list[str] = Field(description=DOC["activations"])
+    loss: str
+    weights: Weights = Field(description=DOC["weights"])
+    biases: Biases = Field(description=DOC["biases"])
+    inputs: list[float]
+    targets: list[float]
+    learning_rate: float
+    update_biases: bool
+    seed: int | None = Field(description=DOC["seed"])
+
+
+class ForwardResult(Where):
+    net: list[list[float]] = Field(description="Per non-input layer: Σ w·out + b.")
+    out: list[list[float]] = Field(description="Per layer, input layer first.")
+    losses: list[float] = Field(description="Per output neuron: E_o.")
+    loss: float = Field(description="E_total.")
+
+
+class BackwardResult(Where):
+    dE_dout: list[list[float]] = Field(description="Per non-input layer: ∂E/∂out.")
+    dE_dout_terms: Weights = Field(description="Shape of weights: δ_j · w_ji.")
+    dout_dnet: list[list[float]] = Field(description="Per non-input layer: ∂out/∂net.")
+    deltas: list[list[float]] = Field(description="Per non-input layer: δ = ∂E/∂net.")
+    weight_grads: Weights = Field(description="Shape of weights: ∂E/∂w = δ_j · out_i.")
+    bias_grads: Biases = Field(description="Shape of biases: ∂E/∂b = δ_j.")
+
+
+class StepResult(ForwardResult, BackwardResult):
+    weights: Weights = Field(description="After the update: w − η · ∂E/∂w.")
+    biases: Biases = Field(description="After the update (changed only with update_biases).")
+    loss_before: float
+    loss_after: float
+
+
+class TrainResult(State):
+    losses: list[float] = Field(description="E_total after each iteration (≤ 1000, thinned).")
+    loss_iterations: list[int] = Field(description="The iteration each loss was taken after.")
+    diverged_at: int | None = Field(
+        description="The iteration whose numbers stopped being finite; training stopped "
+        "before it and kept the last finite state."
+    )

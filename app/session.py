@@ -1,0 +1,204 @@
+"""A network being taught: its parameters, where the class is in the iteration, its history.
+
+Every operation is a pure function from a Session to a new Session (and what to show),
+so the store can apply it atomically: an operation that raises changes nothing.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from app.engine import InvalidInput, Network, Trace, parse_param_name, trace, train
+from app.engine.network import PRESETS
+from app.engine.phase import phases
+
+STATE_FIELDS = (
+    "layers",
+    "activations",
+    "loss",
+    "weights",
+    "biases",
+    "inputs",
+    "targets",
+    "learning_rate",
+    "update_biases",
+    "seed",
+)
+MAX_ITERATIONS = 100_000
+MAX_LOSS_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class Session:
+    network: Network  # the parameters now (after the update, in phase "update")
+    initial: Network  # as created, for reset
+    id: str = ""
+    iteration: int = 0  # updates applied so far
+    phase: str = "ready"
+    previous: Network | None = None  # before the last update, while it can be stepped back
+
+    @property
+    def shown(self) -> Network:
+        """The network whose iteration is on show: before the update while in "update"."""
+        return self.previous if self.phase == "update" and self.previous else self.network
+
+    def trace(self) -> Trace:
+        return trace(self.shown)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "iteration": self.iteration,
+            "phase": self.phase,
+            **self.network.to_data(),
+        }
+
+
+def create(data: dict[str, Any]) -> Session:
+    """A session from a preset and/or a full state (the fields given override the preset's)."""
+    preset = data.get("preset")
+    base: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise InvalidInput("preset", f"unknown preset {preset!r} ({', '.join(PRESETS)})")
+        base = dict(PRESETS[preset])
+        if "layers" in data and data["layers"] != base["layers"]:
+            base = {k: v for k, v in base.items() if k not in ("weights", "biases", "activations")}
+    fields = {k: v for k, v in data.items() if k in STATE_FIELDS and v is not None}
+    network = _checked(Network.from_data(base | fields), "weights")
+    return Session(network=network, initial=network)
+
+
+def patch(session: Session, changes: dict[str, Any]) -> Session:
+    """Edit any subset of the state; weights and biases also as a map by name ({"w5": 0.3})."""
+    data = session.network.to_data()
+    changes = {k: v for k, v in changes.items() if v is not None}
+    reshaped = "layers" in changes and tuple(changes["layers"]) != session.network.layers
+    if reshaped:
+        # New shape: parameters not given are drawn afresh, activations kept where they fit.
+        data.pop("weights")
+        data.pop("biases")
+        data.pop("seed")
+        if "activations" not in changes:
+            n = len(changes["layers"]) - 1
+            hidden, output = data["activations"][0], data["activations"][-1]
+            data["activations"] = [hidden] * (n - 1) + [output] if n > 0 else []
+    for key in ("weights", "biases"):
+        if isinstance(changes.get(key), dict):
+            data = _set_by_name(data, session.network.layers, key, changes.pop(key))
+    data.update(changes)
+    network = _checked(Network.from_data(data), next(iter(changes), "weights"))
+    if reshaped:
+        return replace(session, network=network, phase="ready", previous=None)
+    if session.phase == "update":
+        # The iteration on show no longer matches: the next one starts from the edit.
+        return replace(session, network=network, phase="ready", previous=None)
+    return replace(session, network=network)
+
+
+def _set_by_name(data: dict, layers: tuple[int, ...], key: str, values: dict) -> dict:
+    data = dict(data)
+    arrays = [np.array(a, dtype=np.float64) for a in data[key]]
+    for name, value in values.items():
+        try:
+            kind, l, j, i = parse_param_name(layers, name)
+        except InvalidInput as e:
+            raise InvalidInput(f"{key}.{name}", e.message) from None
+        if kind != key:
+            raise InvalidInput(f"{key}.{name}", f"{name} is not one of the {key}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+            raise InvalidInput(f"{key}.{name}", "must be a finite number")
+        if kind == "weights":
+            arrays[l][j, i] = value
+        else:
+            arrays[l][j] = value
+    data[key] = [a.tolist() for a in arrays]
+    return data
+
+
+def _checked(network: Network, field: str) -> Network:
+    """The network, if its iteration's numbers are all finite (JSON has no NaN)."""
+    if not trace(network).finite:
+        raise InvalidInput(field, "these values overflow: the iteration's numbers are not finite")
+    return network
+
+
+def step(session: Session) -> tuple[Session, Trace]:
+    """One whole iteration from the parameters now; the phase ends on "update"."""
+    t = trace(session.network)
+    after = session.network.with_params(tuple(t.weights), tuple(t.biases))
+    if not t.finite or not trace(after).finite:
+        raise InvalidInput("learning_rate", "the update overflows: its numbers are not finite")
+    return (
+        replace(
+            session,
+            network=after,
+            previous=session.network,
+            iteration=session.iteration + 1,
+            phase="update",
+        ),
+        t,
+    )
+
+
+def next_phase(session: Session) -> Session:
+    order = phases(session.network.depth)
+    if session.phase == "update":
+        return replace(session, phase=order[1])
+    following = order[order.index(session.phase) + 1]
+    if following == "update":
+        return step(session)[0]
+    return replace(session, phase=following)
+
+
+def prev_phase(session: Session) -> Session:
+    order = phases(session.network.depth)
+    if session.phase == "update":
+        return replace(
+            session,
+            network=session.previous or session.network,
+            previous=None,
+            iteration=session.iteration - 1,
+            phase=order[-2],
+        )
+    if session.phase == order[1] and session.previous is not None:
+        return replace(session, phase="update")
+    return replace(session, phase=order[max(order.index(session.phase) - 1, 0)])
+
+
+@dataclass(frozen=True)
+class Training:
+    losses: list[float]  # E_total after each iteration, thinned to ≤ MAX_LOSS_POINTS
+    loss_iterations: list[int]  # the iteration each of `losses` was taken after
+    diverged_at: int | None
+
+
+def run(session: Session, iterations: int) -> tuple[Session, Training]:
+    """Train `iterations` iterations (stopping before numbers stop being finite)."""
+    if isinstance(iterations, bool) or not isinstance(iterations, int):
+        raise InvalidInput("iterations", "must be a whole number")
+    if not 1 <= iterations <= MAX_ITERATIONS:
+        raise InvalidInput("iterations", f"must be from 1 to {MAX_ITERATIONS}")
+    result = train(session.network, iterations)
+    done = len(result.losses)
+    keep = range(done)
+    if done > MAX_LOSS_POINTS:
+        keep = sorted(set(np.linspace(0, done - 1, MAX_LOSS_POINTS).round().astype(int).tolist()))
+    trained = replace(
+        session,
+        network=result.network,
+        iteration=session.iteration + done,
+        phase="ready",
+        previous=None,
+    )
+    first = session.iteration + 1
+    return trained, Training(
+        [result.losses[k] for k in keep],
+        [first + k for k in keep],
+        result.diverged_at and session.iteration + result.diverged_at,
+    )
+
+
+def reset(session: Session) -> Session:
+    return replace(session, network=session.initial, iteration=0, phase="ready", previous=None)
