@@ -1,0 +1,144 @@
+"""Every figure of REFERENCE.md, through the engine and through the HTTP API."""
+
+import numpy as np
+import pytest
+
+from app.engine import Network, forward, trace, train
+from app.engine.network import CLASSIC
+from tests import reference as ref
+
+close = pytest.approx
+
+
+def approx(expected):
+    return close(expected, abs=ref.TOL, rel=0)
+
+
+@pytest.fixture
+def classic_net() -> Network:
+    return Network.from_data(CLASSIC)
+
+
+def test_numbering_rule_maps_names_to_the_reference_matrices(classic_net):
+    values = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30}
+    values |= {"w5": 0.40, "w6": 0.45, "w7": 0.50, "w8": 0.55}
+    for name, (l, j, i) in ref.INDEX.items():
+        assert classic_net.weights[l][j, i] == values[name]
+
+
+def test_forward_pass(classic_net):
+    f = forward(classic_net)
+    assert [n.tolist() for n in f.net] == [approx(x) for x in ref.NET]
+    assert [o.tolist() for o in f.out] == [approx(x) for x in ref.OUT]
+    assert f.losses.tolist() == approx(ref.LOSSES)
+    assert f.loss == approx(ref.E_TOTAL)
+
+
+def test_backward_pass(classic_net):
+    b = trace(classic_net).backward
+    assert [x.tolist() for x in b.dE_dout] == [approx(x) for x in ref.DE_DOUT]
+    assert b.dE_dout_terms[1][:, 0].tolist() == approx(ref.DE_DOUT_H1_TERMS)
+    assert [x.tolist() for x in b.dout_dnet] == [approx(x) for x in ref.DOUT_DNET]
+    assert [x.tolist() for x in b.deltas] == [approx(x) for x in ref.DELTAS]
+    for name, (l, j, i) in ref.INDEX.items():
+        assert b.weight_grads[l][j, i] == approx(ref.GRADS[name]), name
+    assert [x.tolist() for x in b.bias_grads] == [approx(x) for x in ref.DELTAS]
+
+
+def test_update_uses_the_weights_from_before_it(classic_net):
+    t = trace(classic_net)
+    for name, (l, j, i) in ref.INDEX.items():
+        assert t.weights[l][j, i] == approx(ref.UPDATED[name]), name
+    assert [b.tolist() for b in t.biases] == [[0.35, 0.35], [0.6, 0.6]]  # biases fixed
+    after = classic_net.with_params(tuple(t.weights), tuple(t.biases))
+    assert forward(after).loss == approx(ref.E_AFTER_1)
+
+
+def test_the_tutorials_slip_is_the_hidden_deltas_with_updated_output_weights(classic_net):
+    # Reproduce the known slip to show it is what the tutorial's 0.291027924 comes from.
+    t = trace(classic_net)
+    b, f = t.backward, t.forward
+    hidden_delta = (t.weights[1].T @ b.deltas[1]) * b.dout_dnet[0]
+    w_first = classic_net.weights[0] - 0.5 * np.outer(hidden_delta, f.out[0])
+    slipped = classic_net.with_params((w_first, t.weights[1]), classic_net.biases)
+    assert round(forward(slipped).loss, 9) == ref.E_AFTER_1_TUTORIAL_SLIP
+    assert abs(forward(slipped).loss - ref.E_AFTER_1) > 1e-7
+
+
+def test_bias_updates_when_switched_on():
+    net = Network.from_data(CLASSIC | {"update_biases": True})
+    t = trace(net)
+    assert [b.tolist() for b in t.biases] == [
+        approx([0.35 - 0.5 * d for d in ref.DELTAS[0]]),
+        approx([0.60 - 0.5 * d for d in ref.DELTAS[1]]),
+    ]
+    assert forward(net.with_params(tuple(t.weights), tuple(t.biases))).loss == approx(
+        ref.E_AFTER_1_WITH_BIASES
+    )
+
+
+def test_ten_thousand_iterations(classic_net):
+    result = train(classic_net, 10_000)
+    assert result.diverged_at is None
+    assert len(result.losses) == 10_000
+    assert result.losses[0] == approx(ref.E_AFTER_1)
+    assert result.losses[-1] == close(ref.E_AFTER_10000, rel=1e-7)
+    assert forward(result.network).out[-1].tolist() == close(ref.OUT_AFTER_10000, abs=1e-8)
+
+
+# Through the HTTP API: the same figures, as a newcomer with curl would read them.
+
+
+def test_api_forward(client, classic):
+    f = client.post(f"/api/networks/{classic}/forward").json()
+    assert f["net"] == [approx(x) for x in ref.NET]
+    assert f["out"] == [approx(x) for x in ref.OUT]
+    assert f["losses"] == approx(ref.LOSSES)
+    assert f["loss"] == approx(ref.E_TOTAL)
+
+
+def test_api_backward_changes_nothing(client, classic):
+    before = client.get(f"/api/networks/{classic}").json()
+    b = client.post(f"/api/networks/{classic}/backward").json()
+    assert b["dE_dout"] == [approx(x) for x in ref.DE_DOUT]
+    assert b["dout_dnet"] == [approx(x) for x in ref.DOUT_DNET]
+    assert b["deltas"] == [approx(x) for x in ref.DELTAS]
+    assert b["bias_grads"] == [approx(x) for x in ref.DELTAS]
+    for name, (l, j, i) in ref.INDEX.items():
+        assert b["weight_grads"][l][j][i] == approx(ref.GRADS[name]), name
+    assert client.get(f"/api/networks/{classic}").json() == before
+
+
+def test_api_step(client, classic):
+    s = client.post(f"/api/networks/{classic}/step").json()
+    assert s["iteration"] == 1
+    assert s["phase"] == "update"
+    assert s["deltas"] == [approx(x) for x in ref.DELTAS]
+    assert s["loss_before"] == approx(ref.E_TOTAL)
+    assert s["loss_after"] == approx(ref.E_AFTER_1)
+    for name, (l, j, i) in ref.INDEX.items():
+        assert s["weights"][l][j][i] == approx(ref.UPDATED[name]), name
+    state = client.get(f"/api/networks/{classic}").json()
+    assert state["weights"] == s["weights"]
+
+
+def test_api_bias_updates(client):
+    r = client.post("/api/networks", json={"preset": "classic", "update_biases": True})
+    s = client.post(f"/api/networks/{r.json()['id']}/step").json()
+    assert s["loss_after"] == approx(ref.E_AFTER_1_WITH_BIASES)
+
+
+def test_api_train_ten_thousand(client, classic):
+    r = client.post(f"/api/networks/{classic}/train", json={"iterations": 10_000})
+    assert r.status_code == 200
+    t = r.json()
+    assert t["iteration"] == 10_000
+    assert t["diverged_at"] is None
+    assert len(t["losses"]) == 1000
+    assert t["loss_iterations"][0] == 1
+    assert t["loss_iterations"][-1] == 10_000
+    assert t["losses"][0] == approx(ref.E_AFTER_1)
+    assert t["losses"][-1] == close(ref.E_AFTER_10000, rel=1e-7)
+    f = client.post(f"/api/networks/{classic}/forward").json()
+    assert f["out"][-1] == close(ref.OUT_AFTER_10000, abs=1e-8)
+    assert f["loss"] == t["losses"][-1]
