@@ -72,27 +72,27 @@ def create(data: dict[str, Any]) -> Session:
 
 def patch(session: Session, changes: dict[str, Any]) -> Session:
     """Edit any subset of the state; weights and biases also as a map by name ({"w5": 0.3})."""
-    data = session.network.to_data()
     changes = {k: v for k, v in changes.items() if v is not None}
+    by_name = {k: changes.pop(k) for k in ("weights", "biases") if isinstance(changes.get(k), dict)}
+    data = session.network.to_data()
     reshaped = "layers" in changes and tuple(changes["layers"]) != session.network.layers
     if reshaped:
         # New shape: parameters not given are drawn afresh, activations kept where they fit.
-        data.pop("weights")
-        data.pop("biases")
-        data.pop("seed")
+        for key in ("weights", "biases", "seed"):
+            data.pop(key)
         if "activations" not in changes:
             n = len(changes["layers"]) - 1
             hidden, output = data["activations"][0], data["activations"][-1]
             data["activations"] = [hidden] * (n - 1) + [output] if n > 0 else []
-    for key in ("weights", "biases"):
-        if isinstance(changes.get(key), dict):
-            data = _set_by_name(data, session.network.layers, key, changes.pop(key))
     data.update(changes)
-    network = _checked(Network.from_data(data), next(iter(changes), "weights"))
-    if reshaped:
-        return replace(session, network=network, phase="ready", previous=None)
-    if session.phase == "update":
-        # The iteration on show no longer matches: the next one starts from the edit.
+    if by_name:
+        if reshaped:
+            data = Network.from_data(data).to_data()  # draw the new shape's parameters first
+        for key, values in by_name.items():
+            data = _set_by_name(data, tuple(data["layers"]), key, values)
+    network = _checked(Network.from_data(data), next(iter(changes | by_name), "weights"))
+    if reshaped or session.phase == "update":
+        # A new shape, or the iteration on show no longer matches: start the next one afresh.
         return replace(session, network=network, phase="ready", previous=None)
     return replace(session, network=network)
 

@@ -1,0 +1,95 @@
+"""Whatever JSON arrives, the API answers 2xx or 4xx, never 5xx, and a refusal changes nothing."""
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.main import create_app
+
+numbers = st.one_of(
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0, 1, -1, 0.5, 1e308, -1e308, 5e-324]),
+)
+scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=5))
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+FIELDS = [
+    "layers",
+    "activations",
+    "loss",
+    "weights",
+    "biases",
+    "inputs",
+    "targets",
+    "learning_rate",
+    "update_biases",
+    "seed",
+    "preset",
+]
+field_values = {
+    "layers": st.lists(st.integers(-2, 20), max_size=9),
+    "activations": st.lists(
+        st.sampled_from(["sigmoid", "tanh", "relu", "linear", "x"]), max_size=4
+    ),
+    "weights": st.one_of(
+        st.dictionaries(
+            st.sampled_from(["w1", "w5", "w8", "w9", "b1_1", "x"]), numbers, max_size=3
+        ),
+        st.lists(st.lists(st.lists(numbers, max_size=3), max_size=3), max_size=3),
+    ),
+    "biases": st.one_of(
+        st.dictionaries(st.sampled_from(["b1_1", "b2_2", "b3_1", "w1"]), numbers, max_size=3),
+        st.lists(st.lists(numbers, max_size=3), max_size=3),
+    ),
+    "inputs": st.lists(numbers, max_size=3),
+    "targets": st.lists(numbers, max_size=3),
+    "learning_rate": numbers,
+}
+bodies = st.fixed_dictionaries(
+    {},
+    optional={f: st.one_of(field_values.get(f, json_values), json_values) for f in FIELDS},
+)
+
+app = create_app()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(app) as c:
+        yield c
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=bodies)
+def test_create_never_fails_with_5xx(client, body):
+    r = client.post("/api/networks", json=body)
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 201:
+        id = r.json()["id"]
+        for path in ("forward", "backward", "phase/next"):
+            assert client.post(f"/api/networks/{id}/{path}").status_code == 200
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=bodies, action=st.sampled_from(["step", "train", "phase/next", "phase/prev"]))
+def test_patch_then_act_never_fails_with_5xx(client, body, action):
+    id = client.post("/api/networks", json={"preset": "classic"}).json()["id"]
+    body.pop("preset", None)
+    before = client.get(f"/api/networks/{id}").json()
+    r = client.patch(f"/api/networks/{id}", json=body)
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert client.get(f"/api/networks/{id}").json() == before
+    r = client.post(f"/api/networks/{id}/{action}", json={"iterations": 50})
+    assert r.status_code in (200, 422), r.text
