@@ -21,9 +21,9 @@ class Activation:
 
 
 def _sigmoid(net: Array) -> Array:
-    # exp(−|net|) never overflows, so net = ±1000 gives 1 and 0 without a warning.
-    e = np.exp(-np.abs(net))
-    return np.where(net >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # 1/(1 + e^−net) as e^−log(1 + e^−net): logaddexp never overflows, so net = ±1000
+    # gives 0 and 1 without a warning, in three array operations instead of seven.
+    return np.exp(-np.logaddexp(0.0, -net))
 
 
 ACTIVATIONS: dict[str, Activation] = {

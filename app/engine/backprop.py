@@ -44,9 +44,20 @@ class Trace:
 
     @property
     def finite(self) -> bool:
+        """Whether every number is finite (JSON has no NaN, and the update must be usable)."""
         f, b = self.forward, self.backward
-        arrays = (*f.out, *f.net, *b.deltas, *b.dE_dout, *self.weights, *self.biases)
-        return bool(np.isfinite(f.loss) and all(np.isfinite(a).all() for a in arrays))
+        parts = (
+            f.losses,
+            *f.net,
+            *f.out,
+            *b.dE_dout,
+            *b.dE_dout_terms,
+            *b.deltas,
+            *self.weights,
+            *self.biases,
+        )
+        # One check over one array: far cheaper than one per array on these small sizes.
+        return bool(np.isfinite(np.concatenate([p.ravel() for p in parts])).all())
 
 
 def forward(network: Network) -> Forward:
@@ -73,7 +84,7 @@ def backward(network: Network, fwd: Forward) -> Backward:
         dout_dnet[l] = ACTIVATIONS[network.activations[l]].df(fwd.net[l], fwd.out[l + 1])
         deltas[l] = dE_dout[l] * dout_dnet[l]
         terms[l] = deltas[l][:, None] * network.weights[l]
-    weight_grads = [np.outer(d, o) for d, o in zip(deltas, fwd.out)]
+    weight_grads = [d[:, None] * o for d, o in zip(deltas, fwd.out)]  # δ_j · out_i
     return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas))
 
 
