@@ -36,16 +36,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # As FastAPI's own answer, but each message starts with the field it is about.
-        detail = [
-            {
-                "loc": list(e["loc"]),
-                "msg": f"{_field(e['loc'])}: {e['msg']}",
-                "type": e["type"],
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -54,15 +45,33 @@ def create_app() -> FastAPI:
     return app
 
 
+def _problems(errors) -> list[dict]:
+    """FastAPI's errors, each message led by its field, union branches that lost dropped.
+
+    A value like {"w5": "x"} fails both ways `weights` may be given; only the error
+    deepest into the value says what is wrong, so an error whose place is a prefix of
+    another's is left out.
+    """
+    located = [([p for p in e["loc"] if not _is_union_tag(p)], e) for e in errors]
+    problems = []
+    for loc, e in located:
+        if any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in located):
+            continue
+        problems.append({"loc": loc, "msg": f"{_field(loc)}: {e['msg']}", "type": e["type"]})
+    return problems
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and any(ch in part for ch in "[]")
+
+
 def _field(loc) -> str:
-    """("body", "weights", 1, 0) → "weights[1][0]"."""
-    parts = [p for p in loc if p not in ("body", "path", "query")]
+    """["body", "weights", 1, 0] → "weights[1][0]", ["body", "weights", "w5"] → "weights.w5"."""
     out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif not any(ch in str(p) for ch in "[]()") or not out:
-            out += f".{p}" if out else str(p)
+    for p in loc:
+        if p in ("body", "path", "query"):
+            continue
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or "body"
 
 

@@ -257,3 +257,18 @@ def test_edits_that_overflow_are_refused(client):
     r = client.patch(f"/api/networks/{id}", json={"weights": {"w7": 1e300}})
     assert "weights" in problem(r)
     assert client.get(f"/api/networks/{id}").json() == before
+
+
+def test_an_error_names_the_exact_place_once(client, classic):
+    r = client.patch(f"/api/networks/{classic}", json={"weights": {"w5": "x"}})
+    assert r.json()["detail"] == [
+        {
+            "loc": ["body", "weights", "w5"],
+            "msg": "weights.w5: Input should be a valid number",
+            "type": "float_type",
+        }
+    ]
+    r = client.patch(f"/api/networks/{classic}", json={"weights": [[[1, "a"]]]})
+    assert [d["msg"] for d in r.json()["detail"]] == [
+        "weights[0][0][1]: Input should be a valid number"
+    ]
