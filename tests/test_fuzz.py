@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.main import create_app
+from app.session import STATE_FIELDS
 
 numbers = st.one_of(
     st.integers(-(10**20), 10**20),
@@ -20,19 +21,7 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-FIELDS = [
-    "layers",
-    "activations",
-    "loss",
-    "weights",
-    "biases",
-    "inputs",
-    "targets",
-    "learning_rate",
-    "update_biases",
-    "seed",
-    "preset",
-]
+FIELDS = [*STATE_FIELDS, "preset"]
 field_values = {
     "layers": st.lists(st.integers(-2, 20), max_size=9),
     "activations": st.lists(
