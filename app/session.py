@@ -183,8 +183,8 @@ def run(session: Session, iterations: int) -> tuple[Session, Training]:
     result = train(session.network, iterations)
     done = len(result.losses)
     keep = range(done)
-    if done > MAX_LOSS_POINTS:
-        keep = sorted(set(np.linspace(0, done - 1, MAX_LOSS_POINTS).round().astype(int).tolist()))
+    if done > MAX_LOSS_POINTS:  # evenly thinned, first and last kept (steps > 1: no repeats)
+        keep = np.linspace(0, done - 1, MAX_LOSS_POINTS).round().astype(int).tolist()
     trained = replace(
         session,
         network=result.network,
@@ -192,11 +192,11 @@ def run(session: Session, iterations: int) -> tuple[Session, Training]:
         phase="ready",
         previous=None,
     )
-    first = session.iteration + 1
+    diverged_at = None if result.diverged_at is None else session.iteration + result.diverged_at
     return trained, Training(
         [result.losses[k] for k in keep],
-        [first + k for k in keep],
-        result.diverged_at and session.iteration + result.diverged_at,
+        [session.iteration + 1 + k for k in keep],
+        diverged_at,
     )
 
 
