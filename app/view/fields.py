@@ -1,0 +1,63 @@
+"""The edit fields: every weight, bias, input, target and η, on the graph and in the table.
+
+A field's form name is what the edit route reads (see app/forms.py): w5, b1_1, i1,
+target_o1, learning_rate. A rejected entry is shown back as typed, with its message,
+so that nothing typed is lost.
+"""
+
+from dataclasses import dataclass
+
+from app.engine import Network, parse_param_name
+from app.view import ids
+from app.view.numbers import fmt_input
+
+
+@dataclass(frozen=True)
+class Invalid:
+    name: str  # the form name of the field
+    text: str  # what was typed
+    message: str
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    name: str
+    label: str  # the accessible name
+    value: str
+    x: float = 0.0  # on the graph: where it sits (its left or right end, see `anchor`)
+    y: float = 0.0
+    anchor: str = "middle"  # start, middle or end
+    error: str | None = None
+
+    @property
+    def error_id(self) -> str:
+        return ids.field_error(self.name)
+
+
+class Fields:
+    def __init__(self, network: Network, precision: int, invalid: Invalid | None, t: dict):
+        self.network, self.precision, self.invalid, self.t = network, precision, invalid, t
+
+    def _make(self, name: str, label: str, number: float, where: str, **place) -> Field:
+        value, error = fmt_input(number, self.precision), None
+        if self.invalid and self.invalid.name == name:
+            value, error = self.invalid.text, self.invalid.message
+        return Field(ids.field(name, where), name, label, value, error=error, **place)
+
+    def param(self, name: str, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+        kind, l, j, i = parse_param_name(self.network.layers, name)
+        value = self.network.weights[l][j, i] if kind == "weights" else self.network.biases[l][j]
+        return self._make(name, name, value, where, x=x, y=y)
+
+    def input(self, j: int, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+        name = ids.neuron_name(self.network.layers, 0, j)
+        return self._make(name, name, self.network.inputs[j], where, x=x, y=y, anchor="end")
+
+    def target(self, j: int, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+        o = ids.neuron_name(self.network.layers, self.network.depth, j)
+        target = self.network.targets[j]
+        return self._make(f"target_{o}", f"target {o}", target, where, x=x, y=y, anchor="start")
+
+    def learning_rate(self) -> Field:
+        return self._make("learning_rate", "η", self.network.learning_rate, "table")

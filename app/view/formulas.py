@@ -1,0 +1,345 @@
+"""Every formula the page shows, in symbols and then with the iteration's numbers.
+
+Written as the tutorial writes them: δ_o1 = −(target_o1 − out_o1) · out_o1(1 − out_o1),
+then the same with the numbers substituted, then the result. A formula whose numbers
+the current phase has not computed yet is shown in symbols only.
+
+LaTeX here, MathML on the page (see mathml.py); @k is the slot of the k-th number.
+Indices are the engine's: l counts the non-input layers from 0 (layer l+1 of the
+network), j the receiving neuron, i the sending one.
+"""
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from app.engine import Network, Trace, bias_name, weight_name
+from app.view import ids
+from app.view.mathml import Bare, render, shift
+from app.view.numbers import fmt
+
+MAX_TERMS = 4  # sums with more terms than this are written with Σ
+E_TOTAL = r"E_{\mathrm{total}}"
+
+# ∂E/∂out of an output neuron, per loss: symbols (X is the neuron), then numbers
+# (slots @0 target, @1 out).
+DLOSS = {"half_sse": (r"-(\mathrm{target}_{X} - \mathrm{out}_{X})", r"-(@0 - @1)")}
+LOSS = {
+    "half_sse": (
+        r"\frac{1}{2}(\mathrm{target}_{X} - \mathrm{out}_{X})^{2}",
+        r"\frac{1}{2}(@0 - @1)^{2}",
+    )
+}
+# ∂out/∂net per activation: symbols, numbers (slot @0 out, @1 net).
+DACTIVATION = {
+    "sigmoid": (r"\mathrm{out}_{X}(1 - \mathrm{out}_{X})", r"@0(1 - @0)"),
+    "tanh": (r"1 - \mathrm{out}_{X}^{2}", r"1 - @0^{2}"),
+    "relu": (r"[\mathrm{net}_{X} > 0]", r"[@1 > 0]"),
+    "linear": ("1", "1"),
+}
+# out = f(net): symbols, numbers (slot @0 net).
+ACTIVATION = {
+    "sigmoid": (r"\frac{1}{1 + e^{-\mathrm{net}_{X}}}", r"\frac{1}{1 + e^{-@0}}"),
+    "tanh": (r"\tanh(\mathrm{net}_{X})", r"\tanh(@0)"),
+    "relu": (r"\max(0, \mathrm{net}_{X})", r"\max(0, @0)"),
+    "linear": (r"\mathrm{net}_{X}", "@0"),
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    math: Markup
+    continued: bool = False  # continues the previous line's expression (indented)
+
+
+@dataclass(frozen=True)
+class Formula:
+    id: str
+    lines: tuple[Line, ...]
+    result: str | None = None  # the final number as shown, once computed
+    value: float | None = None  # the same, exact (for the element's data-value)
+
+
+def _d(top: str, bottom: str) -> str:
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def _slash(top: str, bottom: str) -> str:
+    """∂top/∂bottom on one line, for the lists of gradients."""
+    return rf"\partial {top} / \partial {bottom}"
+
+
+class Iteration:
+    """One iteration's numbers with the names to write them."""
+
+    def __init__(self, network: Network, trace: Trace, precision: int):
+        self.network, self.trace, self.precision = network, trace, precision
+        self.layers = network.layers
+
+    def math(self, latex: str, *values: float | Bare) -> Markup:
+        return render(latex, values, self.precision)
+
+    def name(self, layer: int, j: int) -> str:
+        """Neuron j of layer `layer` (0 = inputs)."""
+        return ids.neuron_name(self.layers, layer, j)
+
+    def x(self, layer: int, j: int) -> str:
+        return ids.tex_name(self.name(layer, j))
+
+    def out_sym(self, layer: int, j: int) -> str:
+        """out of a neuron in symbols; an input's out is the input itself (i1)."""
+        if layer == 0:
+            return rf"i_{{{j + 1}}}"
+        return rf"\mathrm{{out}}_{{{self.x(layer, j)}}}"
+
+    def pattern(self, layer: int) -> str:
+        """Neuron k of a layer, in symbols, for sums written with Σ."""
+        if layer == 0:
+            return "i_{k}"
+        if layer == len(self.layers) - 1:
+            return "o_{k}"
+        return "h_{k}" if len(self.layers) == 3 else f"h_{{{layer},k}}"
+
+    def w(self, l: int, j: int, i: int) -> str:
+        return ids.tex_name(weight_name(self.layers, l, j, i))
+
+    def b(self, l: int, j: int) -> str:
+        return ids.tex_name(bias_name(l, j))
+
+    def done(self, fid: str, lines: list[Line], value: float | None) -> Formula:
+        result = None if value is None else fmt(value, self.precision)
+        return Formula(fid, tuple(lines), result, value)
+
+    # Forward pass
+
+    def net(self, l: int, j: int) -> Formula:
+        X, m = self.x(l + 1, j), self.layers[l]
+        f = self.trace.forward
+        value = float(f.net[l][j])
+        if m <= MAX_TERMS:
+            terms = " + ".join(rf"{self.w(l, j, i)} \cdot {self.out_sym(l, i)}" for i in range(m))
+            nums = " + ".join(rf"@{2 * i} \cdot @{2 * i + 1}" for i in range(m))
+            values = [v for i in range(m) for v in (self.network.weights[l][j, i], f.out[l][i])]
+            lines = [
+                Line(self.math(rf"\mathrm{{net}}_{{{X}}} = {terms} + {self.b(l, j)}")),
+                Line(
+                    self.math(
+                        rf"= {nums} + @{2 * m} = @{2 * m + 1}",
+                        *values,
+                        self.network.biases[l][j],
+                        Bare(value),
+                    )
+                ),
+            ]
+        else:
+            Y = self.pattern(l)
+            sym = rf"\mathrm{{net}}_{{{X}}} = \sum_{{k=1}}^{{{m}}} w_{{{X}{Y}}} \cdot "
+            sym += rf"\mathrm{{out}}_{{{Y}}} + {self.b(l, j)} = @0"
+            lines = [Line(self.math(sym, Bare(value)))]
+        return self.done(ids.explain_item("net", self.name(l + 1, j)), lines, value)
+
+    def out(self, l: int, j: int) -> Formula:
+        X = self.x(l + 1, j)
+        sym, nums = ACTIVATION[self.network.activations[l]]
+        value = float(self.trace.forward.out[l + 1][j])
+        latex = rf"\mathrm{{out}}_{{{X}}} = {sym.replace('X', X)} = {nums} = @1"
+        line = self.math(latex, self.trace.forward.net[l][j], Bare(value))
+        return self.done(ids.explain_item("out", self.name(l + 1, j)), [Line(line)], value)
+
+    # The loss
+
+    def loss(self, j: int) -> Formula:
+        L = len(self.layers) - 1
+        X = self.x(L, j)
+        sym, nums = LOSS[self.network.loss]
+        value = float(self.trace.forward.losses[j])
+        lines = [
+            Line(self.math(rf"E_{{{X}}} = {sym.replace('X', X)}")),
+            Line(
+                self.math(
+                    rf"= {nums} = @2",
+                    self.network.targets[j],
+                    self.trace.forward.out[L][j],
+                    Bare(value),
+                )
+            ),
+        ]
+        return self.done(ids.explain_item("loss", self.name(L, j)), lines, value)
+
+    def e_total(self) -> Formula:
+        L, n = len(self.layers) - 1, self.layers[-1]
+        value = self.trace.forward.loss
+        if n <= MAX_TERMS:
+            sym = " + ".join(f"E_{{{self.x(L, j)}}}" for j in range(n))
+            nums = " + ".join(f"@{j}" for j in range(n))
+            losses = list(self.trace.forward.losses)
+            line = self.math(rf"{E_TOTAL} = {sym} = {nums} = @{n}", *losses, Bare(value))
+        else:
+            line = self.math(rf"{E_TOTAL} = \sum_{{k=1}}^{{{n}}} E_{{o_{{k}}}} = @0", Bare(value))
+        return self.done(ids.explain_item("loss", "total"), [Line(line)], value)
+
+    # The backward pass
+
+    def dout_dnet(self, l: int, j: int) -> tuple[str, str, tuple[float, float]]:
+        """∂out/∂net of neuron j of layer l+1: symbols, number template, its slot values."""
+        X = self.x(l + 1, j)
+        sym, nums = DACTIVATION[self.network.activations[l]]
+        f = self.trace.forward
+        return sym.replace("X", X), nums, (f.out[l + 1][j], f.net[l][j])
+
+    def delta(self, l: int, j: int, revealed: bool) -> Formula:
+        if l == len(self.layers) - 2:
+            return self._output_delta(l, j, revealed)
+        return self._hidden_delta(l, j, revealed)
+
+    def _output_delta(self, l: int, j: int, revealed: bool) -> Formula:
+        X = self.x(l + 1, j)
+        b = self.trace.backward
+        dloss_sym, dloss_num = DLOSS[self.network.loss]
+        dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
+        fid = ids.delta(self.name(l + 1, j))
+        lines = [Line(self.math(rf"\delta_{{{X}}} = {dloss_sym.replace('X', X)} \cdot {dact_sym}"))]
+        if not revealed:
+            return self.done(fid, lines, None)
+        value = float(b.deltas[l][j])
+        lines.append(
+            Line(
+                self.math(
+                    rf"= {dloss_num} \cdot {shift(dact_num, 2)}",
+                    self.network.targets[j],
+                    self.trace.forward.out[l + 1][j],
+                    *dact_values,
+                )
+            )
+        )
+        lines.append(
+            Line(self.math(r"= @0 \cdot @1 = @2", b.dE_dout[l][j], b.dout_dnet[l][j], Bare(value)))
+        )
+        return self.done(fid, lines, value)
+
+    def _paths(self, l: int, j: int) -> tuple[str, str, list[float], list[float]]:
+        """∂E/∂out of hidden neuron j of layer l+1, summed over the paths through the next
+        layer: symbols, the number template of δ · w, its values, and each path's δ · w."""
+        nxt, n = l + 1, self.layers[l + 2]
+        b = self.trace.backward
+        terms = [float(b.dE_dout_terms[nxt][k, j]) for k in range(n)]
+        if n <= MAX_TERMS:
+            sym = " + ".join(
+                rf"\delta_{{{self.x(l + 2, k)}}} \cdot {self.w(nxt, k, j)}" for k in range(n)
+            )
+            nums = " + ".join(rf"@{2 * k} \cdot @{2 * k + 1}" for k in range(n))
+            values = [
+                v for k in range(n) for v in (b.deltas[nxt][k], self.network.weights[nxt][k, j])
+            ]
+            return sym, nums, values, terms
+        Y, X = self.pattern(l + 2), self.x(l + 1, j)
+        sym = rf"\sum_{{k=1}}^{{{n}}} \delta_{{{Y}}} \cdot w_{{{Y}{X}}}"
+        return sym, "@0", [float(b.dE_dout[l][j])], []
+
+    def _hidden_delta(self, l: int, j: int, revealed: bool) -> Formula:
+        X = self.x(l + 1, j)
+        b = self.trace.backward
+        paths_sym, paths_num, path_values, terms = self._paths(l, j)
+        dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
+        fid = ids.delta(self.name(l + 1, j))
+        lines = [Line(self.math(rf"\delta_{{{X}}} = ({paths_sym}) \cdot {dact_sym}"))]
+        if not revealed:
+            return self.done(fid, lines, None)
+        value = float(b.deltas[l][j])
+        lines.append(Line(self.math(rf"= ({paths_num})", *path_values)))
+        lines.append(Line(self.math(rf"\cdot {dact_num}", *dact_values), continued=True))
+        if terms:
+            sums = " + ".join(f"@{k}" for k in range(len(terms)))
+            lines.append(
+                Line(self.math(rf"= ({sums}) \cdot @{len(terms)}", *terms, b.dout_dnet[l][j]))
+            )
+        lines.append(
+            Line(self.math(r"= @0 \cdot @1 = @2", b.dE_dout[l][j], b.dout_dnet[l][j], Bare(value)))
+        )
+        return self.done(fid, lines, value)
+
+    def grad(self, l: int, j: int, i: int) -> Formula:
+        name = weight_name(self.layers, l, j, i)
+        b = self.trace.backward
+        value = float(b.weight_grads[l][j, i])
+        latex = rf"{_slash(E_TOTAL, self.w(l, j, i))} = \delta_{{{self.x(l + 1, j)}}} \cdot "
+        latex += rf"{self.out_sym(l, i)} = @0 \cdot @1 = @2"
+        line = self.math(latex, b.deltas[l][j], self.trace.forward.out[l][i], Bare(value))
+        return self.done(ids.explain_item("grad", name), [Line(line)], value)
+
+    def bias_grad(self, l: int, j: int) -> Formula:
+        value = float(self.trace.backward.bias_grads[l][j])
+        latex = rf"{_slash(E_TOTAL, self.b(l, j))} = \delta_{{{self.x(l + 1, j)}}} = @0"
+        line = self.math(latex, Bare(value))
+        return self.done(ids.explain_item("grad", bias_name(l, j)), [Line(line)], value)
+
+    # The update
+
+    def update(self, l: int, j: int, i: int) -> Formula:
+        name = weight_name(self.layers, l, j, i)
+        value = float(self.trace.weights[l][j, i])
+        line = self.math(
+            rf"{self.w(l, j, i)}^{{+}} = @0 - @1 \cdot @2 = @3",
+            Bare(self.network.weights[l][j, i]),
+            self.network.learning_rate,
+            self.trace.backward.weight_grads[l][j, i],
+            Bare(value),
+        )
+        return self.done(ids.explain_item("update", name), [Line(line)], value)
+
+    def bias_update(self, l: int, j: int) -> Formula:
+        value = float(self.trace.biases[l][j])
+        line = self.math(
+            rf"{self.b(l, j)}^{{+}} = @0 - @1 \cdot @2 = @3",
+            Bare(self.network.biases[l][j]),
+            self.network.learning_rate,
+            self.trace.backward.bias_grads[l][j],
+            Bare(value),
+        )
+        return self.done(ids.explain_item("update", bias_name(l, j)), [Line(line)], value)
+
+    def update_rule(self) -> Formula:
+        line = self.math(
+            rf"w^{{+}} = w - \eta \cdot {_slash(E_TOTAL, 'w')}, \quad \eta = @0",
+            Bare(self.network.learning_rate),
+        )
+        return self.done(ids.explain_item("update", "rule"), [Line(line)], None)
+
+    # The chain rule for one parameter
+
+    def chain(self, kind: str, l: int, j: int, i: int, revealed: bool) -> Formula:
+        """∂E/∂w = ∂E/∂out · ∂out/∂net · ∂net/∂w for weights[l][j][i] (or biases[l][j])."""
+        X, L = self.x(l + 1, j), len(self.layers) - 1
+        p = self.w(l, j, i) if kind == "weights" else self.b(l, j)
+        out_x, net_x = rf"\mathrm{{out}}_{{{X}}}", rf"\mathrm{{net}}_{{{X}}}"
+        dE, dact, dnet = _d(E_TOTAL, out_x), _d(out_x, net_x), _d(net_x, p)
+        dnet_sym = self.out_sym(l, i) if kind == "weights" else "1"
+        dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
+        if l + 1 == L:
+            dE_sym, dE_num = (t.replace("X", X) for t in DLOSS[self.network.loss])
+            dE_values = [self.network.targets[j], self.trace.forward.out[L][j]]
+        else:
+            dE_sym, dE_num, dE_values, _ = self._paths(l, j)
+        lines = [Line(self.math(rf"{_d(E_TOTAL, p)} = {dE} \cdot {dact} \cdot {dnet}"))]
+        fid = ids.CHAIN + "-formula"
+        if not revealed:
+            lines += [
+                Line(self.math(rf"{dE} = {dE_sym}")),
+                Line(self.math(rf"{dact} = {dact_sym}")),
+                Line(self.math(rf"{dnet} = {dnet_sym}")),
+            ]
+            return self.done(fid, lines, None)
+        b, f = self.trace.backward, self.trace.forward
+        dnet_value = float(f.out[l][i]) if kind == "weights" else 1.0
+        value = float(b.weight_grads[l][j, i] if kind == "weights" else b.bias_grads[l][j])
+        factors = (b.dE_dout[l][j], b.dout_dnet[l][j], dnet_value)
+        k = len(dE_values)
+        lines += [
+            Line(self.math(r"= @0 \cdot @1 \cdot @2 = @3", *factors, Bare(value))),
+            Line(self.math(rf"{dE} = {dE_sym} = {dE_num} = @{k}", *dE_values, Bare(factors[0]))),
+            Line(
+                self.math(rf"{dact} = {dact_sym} = {dact_num} = @2", *dact_values, Bare(factors[1]))
+            ),
+            Line(self.math(rf"{dnet} = {dnet_sym} = @0", Bare(dnet_value))),
+        ]
+        return self.done(fid, lines, value)

@@ -1,0 +1,92 @@
+"""Element ids and the names shown for neurons: built here and nowhere else.
+
+Templates, tests and the keyboard script refer to elements only through these
+functions, so that an id cannot be spelled two ways.
+
+Names: the input layer is i1, i2, …; the output layer o1, o2, …; a single hidden layer
+h1, h2, …; with several hidden layers h1_1, h1_2, … (hidden layer 1, neuron 1, …).
+The bias node that feeds layer l+1 is b{l+1}, as in the tutorial's figure (b1 feeds the
+first hidden layer); its edges are the engine's bias names b{l+1}_{j+1}.
+"""
+
+# The regions of the page; each is one fragment template with this root id.
+PAGE = "page"  # everything: controls and lab (swapped by preference changes)
+CONTROLS = "controls"  # the step bar, never swapped by a step, so its requests can queue
+LAB = "lab"  # what a step or an edit changes
+STATUS = "status"
+GRAPH = "graph"
+EXPLAIN = "explain"
+DELTAS = "deltas"
+CHAIN = "chain"
+WEIGHTS = "weights"
+PARAMS = "params"
+MESSAGE = "message"
+ITERATIONS = "iterations"
+
+
+def neuron_name(layers: tuple[int, ...], l: int, j: int) -> str:
+    """The name of neuron j of layer l (layer 0 is the input layer)."""
+    if l == 0:
+        return f"i{j + 1}"
+    if l == len(layers) - 1:
+        return f"o{j + 1}"
+    if len(layers) == 3:
+        return f"h{j + 1}"
+    return f"h{l}_{j + 1}"
+
+
+def bias_node_name(l: int) -> str:
+    """The bias node feeding layer l+1 (biases[l])."""
+    return f"b{l + 1}"
+
+
+def tex_name(name: str) -> str:
+    """A neuron or parameter name as a LaTeX subscript: h1_2 → h_{1,2}, b1_1 → b_{1,1}."""
+    letter, rest = name[0], name[1:]
+    if "_" in rest:
+        return f"{letter}_{{{rest.replace('_', ',')}}}"
+    return f"{letter}_{{{rest}}}" if letter in "wb" else name
+
+
+def neuron(name: str) -> str:
+    return f"n-{name}"
+
+
+def bias_node(l: int) -> str:
+    return f"n-{bias_node_name(l)}"
+
+
+def value(quantity: str, name: str) -> str:
+    """A number drawn on the graph: quantity is net, out, delta, target or E."""
+    return f"{quantity}-{name}"
+
+
+def edge(param: str) -> str:
+    return f"e-{param}"
+
+
+def field(param: str, where: str) -> str:
+    """The edit field of a parameter; where is "graph" (on the edge) or "table"."""
+    return f"f-{where}-{param}"
+
+
+def field_error(param: str) -> str:
+    return f"err-{param}"
+
+
+def delta(name: str) -> str:
+    """The δ formula of a neuron in the δ panel."""
+    return f"delta-{name}"
+
+
+def result(formula_id: str) -> str:
+    """The final number of a formula."""
+    return f"{formula_id}-result"
+
+
+def grad_row(param: str) -> str:
+    return f"grad-{param}"
+
+
+def explain_item(kind: str, name: str) -> str:
+    return f"x-{kind}-{name}"

@@ -1,0 +1,319 @@
+"""The whole lab as drawn, from a session: status, graph, explanation, δ panel, weight
+table, chain rule and edit table. The one place between the engine and the templates.
+"""
+
+from dataclasses import dataclass
+
+from app.engine import ACTIVATIONS, bias_name, parse_param_name, trace, weight_name
+from app.engine.phase import phases
+from app.session import Session
+from app.view import ids
+from app.view.fields import Field, Fields, Invalid
+from app.view.formulas import Formula, Iteration
+from app.view.graph import Graph
+from app.view.graph import build as build_graph
+from app.view.numbers import PRECISIONS, fmt
+from app.view.prefs import Prefs
+from app.view.stage import Stage
+from app.view.text import HTML_LANG, TEXT
+
+
+@dataclass(frozen=True)
+class Status:
+    iteration: int  # the iteration on show, from 1
+    phase: str  # its name, as in the API
+    label: str  # in words
+    e_total: str | None  # once computed
+    e_after: str | None  # in update: E_total of the updated network
+
+
+@dataclass(frozen=True)
+class Step:
+    phase: str
+    label: str  # short, for the row of phases
+    title: str  # in full
+    current: bool
+    done: bool
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    formulas: tuple[Formula, ...]
+    active: bool = False
+    pending: str | None = None  # why its numbers are not shown yet
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    name: str
+    path: str
+    w: str
+    delta: str | None
+    out: str | None
+    grad: str | None
+    new: str | None  # w⁺ in update; "fixed" for biases not updated
+    active: bool
+
+
+@dataclass(frozen=True)
+class Chain:
+    selected: str
+    options: tuple[str, ...]
+    formula: Formula
+    pending: str | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str  # the form name: activation_1
+    label: str
+    value: str
+    options: tuple[str, ...]
+    id: str
+
+
+@dataclass(frozen=True)
+class Params:
+    inputs: tuple[Field, ...]
+    targets: tuple[Field, ...]
+    learning_rate: Field
+    update_biases: bool
+    activations: tuple[Choice, ...]
+    weights: tuple[Field, ...]
+    biases: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: str
+    lang: str
+    html_lang: str
+    t: dict
+    prefs: Prefs
+    precisions: tuple[int, ...]
+    status: Status
+    steps: tuple[Step, ...]
+    graph: Graph
+    explanation: Explanation
+    deltas: tuple[Section, ...]
+    rows: tuple[Row, ...]
+    chain: Chain
+    params: Params
+    eta: str  # η as shown
+    message: str | None
+    error: bool  # the message says what was refused
+    invalid: Invalid | None  # the field that was refused, and what was typed into it
+
+
+def phase_label(phase: str, depth: int, t: dict) -> str:
+    kind, _, k = phase.partition(":")
+    if not k:
+        return t[f"ph_{kind}"]
+    layer = int(k)
+    return t[f"ph_{kind}"].format(k=layer, kind=t["output"] if layer == depth else t["hidden"])
+
+
+def build(
+    session: Session,
+    prefs: Prefs,
+    lang: str,
+    message: str | None = None,
+    invalid: Invalid | None = None,
+    error: bool = False,
+) -> Lab:
+    t = TEXT[lang]
+    stage = Stage.of(session, prefs.precision)
+    it = Iteration(stage.shown, stage.trace, prefs.precision)
+    fields = Fields(stage.current, prefs.precision, invalid, t)
+    selected = _selected(stage, prefs.selected)
+    return Lab(
+        id=session.id,
+        lang=lang,
+        html_lang=HTML_LANG[lang],
+        t=t,
+        prefs=prefs,
+        precisions=PRECISIONS,
+        status=_status(session, stage, t),
+        steps=_steps(stage, t),
+        graph=build_graph(stage, fields, prefs.colour, selected, t),
+        explanation=_explanation(stage, it, t),
+        deltas=_deltas(stage, it, t),
+        rows=_rows(stage),
+        chain=_chain(stage, it, selected, t),
+        params=_params(stage, fields, t),
+        eta=fmt(stage.shown.learning_rate, prefs.precision),
+        message=message,
+        error=error,
+        invalid=invalid,
+    )
+
+
+def _status(session: Session, stage: Stage, t: dict) -> Status:
+    p = stage.precision
+    iteration = session.iteration if stage.updated else session.iteration + 1
+    e_total = fmt(stage.trace.forward.loss, p) if stage.loss else None
+    e_after = fmt(trace(stage.current).forward.loss, p) if stage.updated else None
+    label = phase_label(stage.phase, stage.depth, t)
+    return Status(iteration, stage.phase, label, e_total, e_after)
+
+
+def _steps(stage: Stage, t: dict) -> tuple[Step, ...]:
+    order = phases(stage.depth)
+    now = order.index(stage.phase)
+    return tuple(
+        Step(ph, _pill(ph, t), phase_label(ph, stage.depth, t), k == now, k < now)
+        for k, ph in enumerate(order)
+    )
+
+
+def _pill(phase: str, t: dict) -> str:
+    kind, _, k = phase.partition(":")
+    return t[f"pill_{kind}"].format(k=k) if k else t[f"ph_{kind}"]
+
+
+def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
+    phase, layers, depth = stage.phase, stage.shown.layers, stage.depth
+    title = phase_label(phase, depth, t)
+    kind, _, k = phase.partition(":")
+    if kind == "forward":
+        l = int(k) - 1
+        formulas = [f for j in range(layers[l + 1]) for f in (it.net(l, j), it.out(l, j))]
+        return Explanation(title, t["ex_forward"].format(k=k), (Section(title, tuple(formulas)),))
+    if kind == "loss":
+        formulas = [it.loss(j) for j in range(layers[-1])] + [it.e_total()]
+        return Explanation(title, t["ex_loss"], (Section(title, tuple(formulas)),))
+    if kind == "backward":
+        l = int(k) - 1
+        deltas = tuple(it.delta(l, j, True) for j in range(layers[l + 1]))
+        grads = tuple(it.grad(l, j, i) for j in range(layers[l + 1]) for i in range(layers[l]))
+        if stage.shown.update_biases:
+            grads += tuple(it.bias_grad(l, j) for j in range(layers[l + 1]))
+        text = t["ex_backward_output" if int(k) == depth else "ex_backward_hidden"]
+        return Explanation(title, text, (Section("δ", deltas), Section("∂E/∂w", grads)))
+    if kind == "update":
+        formulas = [it.update_rule()]
+        formulas += [
+            it.update(l, j, i)
+            for l in range(depth)
+            for j in range(layers[l + 1])
+            for i in range(layers[l])
+        ]
+        text = t["ex_update"]
+        if stage.shown.update_biases:
+            text += " " + t["ex_update_biases"]
+            formulas += [it.bias_update(l, j) for l in range(depth) for j in range(layers[l + 1])]
+        return Explanation(title, text, (Section(title, tuple(formulas)),))
+    return Explanation(title, t["ex_ready"], ())
+
+
+def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
+    """Every non-input neuron's δ, layer by layer from the output back (the order computed)."""
+    layers, depth = stage.shown.layers, stage.depth
+    sections = []
+    for layer in range(depth, 0, -1):
+        revealed = stage.backward(layer)
+        formulas = tuple(it.delta(layer - 1, j, revealed) for j in range(layers[layer]))
+        title = phase_label(f"backward:{layer}", depth, t)
+        pending = None if revealed else t["deltas_pending"]
+        active = stage.phase == f"backward:{layer}"
+        sections.append(Section(title, formulas, active, pending))
+    return tuple(sections)
+
+
+def _rows(stage: Stage) -> tuple[Row, ...]:
+    net, tr, p = stage.shown, stage.trace, stage.precision
+    f, b, layers = tr.forward, tr.backward, net.layers
+    rows = []
+    for l in range(net.depth):
+        shown = stage.backward(l + 1)
+        active = stage.active_edges(l)
+        for j in range(layers[l + 1]):
+            to = ids.neuron_name(layers, l + 1, j)
+            delta = fmt(b.deltas[l][j], p) if shown else None
+            for i in range(layers[l]):
+                name = weight_name(layers, l, j, i)
+                rows.append(
+                    Row(
+                        ids.grad_row(name),
+                        name,
+                        f"{ids.neuron_name(layers, l, i)} → {to}",
+                        fmt(net.weights[l][j, i], p),
+                        delta,
+                        fmt(f.out[l][i], p) if stage.forward(l) else None,
+                        fmt(b.weight_grads[l][j, i], p) if shown else None,
+                        fmt(tr.weights[l][j, i], p) if stage.updated else None,
+                        active,
+                    )
+                )
+        for j in range(layers[l + 1]):
+            name = bias_name(l, j)
+            new = None
+            if stage.updated:
+                new = fmt(tr.biases[l][j], p) if net.update_biases else "fixed"
+            rows.append(
+                Row(
+                    ids.grad_row(name),
+                    name,
+                    f"{ids.bias_node_name(l)} → {ids.neuron_name(layers, l + 1, j)}",
+                    fmt(net.biases[l][j], p),
+                    fmt(b.deltas[l][j], p) if shown else None,
+                    "1",
+                    fmt(b.bias_grads[l][j], p) if shown else None,
+                    new,
+                    active,
+                )
+            )
+    return tuple(rows)
+
+
+def _selected(stage: Stage, wanted: str) -> str:
+    """The parameter whose chain rule is shown: the one chosen, if this network has it;
+    else the first weight into the output layer (w5 in the classic network)."""
+    layers = stage.shown.layers
+    if wanted:
+        try:
+            parse_param_name(layers, wanted)
+            return wanted
+        except ValueError:
+            pass
+    return weight_name(layers, len(layers) - 2, 0, 0)
+
+
+def _chain(stage: Stage, it: Iteration, selected: str, t: dict) -> Chain:
+    kind, l, j, i = parse_param_name(stage.shown.layers, selected)
+    revealed = stage.backward(l + 1)
+    formula = it.chain(kind, l, j, i, revealed)
+    pending = None if revealed else t["chain_pending"].format(layer=l + 1)
+    return Chain(selected, tuple(stage.shown.param_names()), formula, pending)
+
+
+def _params(stage: Stage, fields: Fields, t: dict) -> Params:
+    net = stage.current
+    layers = net.layers
+    return Params(
+        inputs=tuple(fields.input(j, where="table") for j in range(layers[0])),
+        targets=tuple(fields.target(j, where="table") for j in range(layers[-1])),
+        learning_rate=fields.learning_rate(),
+        update_biases=net.update_biases,
+        activations=tuple(
+            Choice(
+                f"activation_{k + 1}",
+                t["layer_n"].format(n=k + 1),
+                name,
+                tuple(ACTIVATIONS),
+                ids.field(f"activation_{k + 1}", "table"),
+            )
+            for k, name in enumerate(net.activations)
+        ),
+        weights=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "w"),
+        biases=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "b"),
+    )

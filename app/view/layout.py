@@ -1,0 +1,64 @@
+"""Where each neuron, bias node and edge label sits in the graph's SVG coordinates.
+
+Columns from the inputs (left) to the outputs (right); the neurons of a column centred
+on one another; each layer's bias node under its column, as in the tutorial's figure.
+Room is left on the left for the input fields and on the right for the targets. Small
+networks are drawn in detail (values by each neuron, an edit field on each edge);
+larger ones only by name, with the values in each element's title.
+"""
+
+from dataclasses import dataclass
+
+WIDTH = 1000
+LEFT, RIGHT, TOP = 150, 210, 30
+MAX_SPACING, MIN_SPACING, COLUMN_HEIGHT = 190, 36, 640
+DETAIL_SPACING = 110  # below this, neurons are drawn by name only
+MAX_LABELLED_EDGES = 24  # per layer pair, above this edges carry no edit field
+LABEL_AT = 0.37  # edge labels sit this far along their edge, from the sending neuron
+BIAS_LABEL_AT = 0.25  # bias-edge labels near their bias node, below the others
+
+
+@dataclass(frozen=True)
+class Geometry:
+    width: int
+    height: int
+    radius: float
+    font: float  # base font size in SVG units
+    detail: bool
+    neurons: dict[tuple[int, int], tuple[float, float]]  # (l, j) → centre
+    bias_nodes: dict[int, tuple[float, float]]  # l → centre of the node feeding layer l+1
+    bias_radius: float
+    legend_y: float
+    labelled: tuple[bool, ...]  # per layer pair: edges carry edit fields
+
+    def along(self, a: tuple[float, float], b: tuple[float, float], t: float):
+        return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+
+
+def layout(layers: tuple[int, ...]) -> Geometry:
+    depth = len(layers) - 1
+    widest = max(layers)
+    spacing = max(MIN_SPACING, min(MAX_SPACING, COLUMN_HEIGHT / widest))
+    detail = spacing >= DETAIL_SPACING
+    radius = min(32.0, spacing * 0.36)
+    column = (WIDTH - LEFT - RIGHT) / depth
+    neurons = {}
+    for l, n in enumerate(layers):
+        for j in range(n):
+            y = TOP + spacing * ((widest - n) / 2 + j + 0.5)
+            neurons[(l, j)] = (LEFT + l * column, y)
+    bias_y = TOP + spacing * widest + (85 if detail else 30)
+    bias_nodes = {l: (LEFT + l * column, bias_y) for l in range(depth)}
+    legend_y = bias_y + 60
+    return Geometry(
+        width=WIDTH,
+        height=round(legend_y + 50),
+        radius=radius,
+        font=20.0 if detail else max(9.0, min(16.0, spacing * 0.4)),
+        detail=detail,
+        neurons=neurons,
+        bias_nodes=bias_nodes,
+        bias_radius=radius * 0.7,
+        legend_y=legend_y,
+        labelled=tuple(detail and m * n <= MAX_LABELLED_EDGES for m, n in zip(layers, layers[1:])),
+    )

@@ -1,0 +1,81 @@
+"""How one person looks at the page: digits, edge colouring, theme, language, presentation.
+
+One table of preferences drives reading them (from cookies, and from the form that
+changes them) and writing them back as cookies. They are the browser's, not the
+network's: the network itself is the store's.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+
+from app.view.numbers import DEFAULT_PRECISION, PRECISIONS
+from app.view.text import LANGS
+
+COOKIE_PREFIX = "bl_"
+_PARAM = re.compile(r"^(?:w\d{1,4}|b\d{1,2}_\d{1,2})$")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+def _precision(text: str) -> int:
+    if int(text) not in PRECISIONS:
+        raise ValueError(text)
+    return int(text)
+
+
+def _param(text: str) -> str:
+    if not _PARAM.match(text):
+        raise ValueError(text)
+    return text
+
+
+@dataclass(frozen=True)
+class Prefs:
+    precision: int = DEFAULT_PRECISION
+    colour: str = "grad"  # edges coloured by ∂E/∂w ("grad") or by w ("weight")
+    theme: str = "light"  # or "contrast"
+    present: str = "off"  # presentation mode: "on" or "off"
+    lang: str = ""  # "" until chosen: then Accept-Language decides
+    selected: str = ""  # the parameter whose chain rule is shown; "" for the default
+
+
+PARSE: dict[str, Callable[[str], object]] = {
+    "precision": _precision,
+    "colour": _choice("grad", "weight"),
+    "theme": _choice("light", "contrast"),
+    "present": _choice("on", "off"),
+    "lang": _choice(*LANGS),
+    "selected": _param,
+}
+assert set(PARSE) == {f.name for f in fields(Prefs)}
+
+
+def read(values: Mapping[str, str], base: Prefs = Prefs(), prefix: str = "") -> Prefs:
+    """Prefs from `values` (cookies with the prefix, or a form); unknown or bad values ignored."""
+    changes = {}
+    for name, parse in PARSE.items():
+        text = values.get(prefix + name)
+        if text is None:
+            continue
+        try:
+            changes[name] = parse(text)
+        except ValueError:
+            continue
+    return replace(base, **changes)
+
+
+def from_cookies(cookies: Mapping[str, str]) -> Prefs:
+    return read(cookies, prefix=COOKIE_PREFIX)
+
+
+def to_cookies(prefs: Prefs) -> dict[str, str]:
+    """The cookies to set for prefs that differ from the defaults (others are deleted)."""
+    return {COOKIE_PREFIX + f.name: str(getattr(prefs, f.name)) for f in fields(Prefs)}

@@ -1,0 +1,58 @@
+"""How far the iteration on show has got: which numbers exist yet, what is active.
+
+A number is shown only once its phase has computed it: net and out of layer k from
+forward:k on, the losses from loss on, δ and ∂E/∂w of layer k from backward:k on, w⁺
+in update. Layers are counted as in the phase names: 0 is the input layer, k the k-th
+non-input layer.
+"""
+
+from dataclasses import dataclass
+
+from app.engine import Network, Trace
+from app.engine.phase import reached
+from app.session import Session
+
+
+@dataclass(frozen=True)
+class Stage:
+    phase: str
+    shown: Network  # the network whose iteration is on show (before the update, in update)
+    current: Network  # the parameters now: what the edit fields hold
+    trace: Trace
+    precision: int
+
+    @classmethod
+    def of(cls, session: Session, precision: int) -> "Stage":
+        return cls(session.phase, session.shown, session.network, session.trace(), precision)
+
+    @property
+    def network(self) -> Network:
+        return self.shown
+
+    @property
+    def depth(self) -> int:
+        return self.shown.depth
+
+    def forward(self, layer: int) -> bool:
+        return layer == 0 or reached(self.phase, self.depth, f"forward:{layer}")
+
+    @property
+    def loss(self) -> bool:
+        return reached(self.phase, self.depth, "loss")
+
+    def backward(self, layer: int) -> bool:
+        return reached(self.phase, self.depth, f"backward:{layer}")
+
+    @property
+    def updated(self) -> bool:
+        return self.phase == "update"
+
+    def active_layer(self, layer: int) -> bool:
+        """The neurons the current phase computes."""
+        if self.phase == "loss":
+            return layer == self.depth
+        return self.phase in (f"forward:{layer}", f"backward:{layer}")
+
+    def active_edges(self, l: int) -> bool:
+        """The weights[l] and biases[l] the current phase uses or changes."""
+        return self.updated or self.phase in (f"forward:{l + 1}", f"backward:{l + 1}")

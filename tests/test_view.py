@@ -1,0 +1,388 @@
+"""The view: what is drawn from a session, checked against the tutorial's figures.
+
+Numbers on the page are the engine's float64 values shown to 9 significant digits, so
+each is compared with the reference figure rounded the same way.
+"""
+
+import html
+import re
+
+import pytest
+
+from app import session as ops
+from app.engine import weight_name
+from app.view import Invalid, Prefs, build, ids, layout, numbers, palette, prefs, text
+from app.view.formulas import MAX_TERMS
+from tests import reference as ref
+
+
+def nine(x: float) -> str:
+    """A reference figure as the page shows it by default."""
+    return numbers.fmt(x, 9)
+
+
+def at(phase: str, data: dict | None = None) -> ops.Session:
+    s = ops.create(data or {"preset": "classic"})
+    while s.phase != phase:
+        s = ops.next_phase(s)
+    return s
+
+
+def lab(phase: str, **kw):
+    return build(at(phase), Prefs(**kw), "en")
+
+
+def deltas(view) -> dict[str, str | None]:
+    return {f.id: f.result for section in view.deltas for f in section.formulas}
+
+
+def graph_values(view) -> dict[str, str]:
+    return {v.id: v.text for n in view.graph.nodes for v in n.values}
+
+
+def plain(mathml: str) -> str:
+    """The text of MathML: δo1=−(targeto1−outo1)·… (subscripts run on)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", str(mathml)))
+
+
+# Numbers
+
+
+@pytest.mark.parametrize(
+    "x, shown",
+    [
+        (0.751365069552, "0.751365070"),  # trailing zero kept: nine digits shown
+        (0.3775, "0.3775"),  # a short decimal stays short
+        (0.15 * 0.05 + 0.2 * 0.1 + 0.35, "0.3775"),  # … also when float64 is an ulp off
+        (-0.038098236517, "−0.0380982365"),  # U+2212, not a hyphen
+        (3.5101878e-05, "3.5101878×10⁻⁵"),
+        (0.000438567734, "0.000438567734"),
+        (0.0, "0"),
+    ],
+)
+def test_numbers_are_shown_to_nine_significant_digits(x, shown):
+    assert numbers.fmt(x) == shown
+
+
+def test_precision_switch_changes_the_digits():
+    assert numbers.fmt(0.751365069552, 4) == "0.7514"
+    assert numbers.fmt(0.751365069552, 12) == "0.751365069552"
+
+
+def test_edit_fields_read_back_what_they_show():
+    for x in (0.751365069552, -0.038098236517, 3.5101878e-05, 1e20):
+        shown = numbers.fmt_input(x)
+        assert numbers.parse(shown) == float(shown) == pytest.approx(x, rel=1e-8)
+
+
+@pytest.mark.parametrize("typed, value", [("−0.5", -0.5), (" 0,25 ", 0.25), ("3e-2", 0.03)])
+def test_parse_accepts_what_people_type(typed, value):
+    assert numbers.parse(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "nan", "inf", "-inf", "1e400", "0x10"])
+def test_parse_refuses_what_is_not_a_finite_number(typed):
+    with pytest.raises(ValueError):
+        numbers.parse(typed)
+
+
+def test_negative_numbers_in_mathml_carry_a_real_minus():
+    assert numbers.mathml(-0.5) == "<mrow><mo>−</mo><mn>0.5</mn></mrow>"
+
+
+# Names, ids, words
+
+
+def test_neurons_are_named_as_in_the_tutorial():
+    names = [ids.neuron_name((2, 2, 2), l, j) for l in range(3) for j in range(2)]
+    assert names == ["i1", "i2", "h1", "h2", "o1", "o2"]
+
+
+def test_deeper_networks_name_each_hidden_layer():
+    layers = (2, 3, 3, 1)
+    assert [ids.neuron_name(layers, 1, j) for j in range(3)] == ["h1_1", "h1_2", "h1_3"]
+    assert ids.neuron_name(layers, 2, 0) == "h2_1"
+    assert ids.neuron_name(layers, 3, 0) == "o1"
+    assert ids.tex_name("h2_1") == "h_{2,1}"
+    assert ids.tex_name("b1_2") == "b_{1,2}"
+    assert ids.tex_name("w5") == "w_{5}"
+
+
+def test_both_languages_have_every_word():
+    assert set(text.TEXT["en"]) == set(text.TEXT["zh"])
+    for lang in text.LANGS:
+        assert all(isinstance(v, str) and v for v in text.TEXT[lang].values())
+
+
+@pytest.mark.parametrize(
+    "header, lang",
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-GB,en;q=0.9,zh-CN;q=0.5", "en"),
+        ("fr-FR,zh-Hans;q=0.7", "zh"),
+        ("de-DE", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("zh;q=abc, en", "en"),
+    ],
+)
+def test_language_follows_the_browser(header, lang):
+    assert text.pick(header) == lang
+
+
+def test_preferences_round_trip_through_cookies_and_ignore_bad_values():
+    chosen = prefs.read({"precision": "6", "colour": "weight", "lang": "zh", "selected": "w1"})
+    assert chosen == Prefs(precision=6, colour="weight", lang="zh", selected="w1")
+    assert prefs.from_cookies(prefs.to_cookies(chosen)) == chosen
+    bad = {"precision": "7", "colour": "red", "theme": "<script>", "selected": "x; y"}
+    assert prefs.read(bad, chosen) == chosen
+
+
+# Colours and layout
+
+
+def test_palette_sign_picks_the_hue_and_magnitude_the_width():
+    big, small = palette.stroke(0.08, 0.08), palette.stroke(-0.0004, 0.08)
+    assert big.sign == "positive" and "var(--pos)" in big.style
+    assert small.sign == "negative" and "var(--neg)" in small.style
+    assert big.strength == 1.0 and 0 < small.strength < big.strength
+    assert f"stroke-width:{palette.MAX_WIDTH:.2f}" in big.style
+    assert palette.stroke(0.0, 0.08).sign == "zero"
+    assert palette.strength(1e-9, 1.0) == 0.0  # beyond the scale: the thinnest
+
+
+def test_legend_ticks_go_down_a_decade_each():
+    ticks = palette.ticks(0.1)
+    assert [t.magnitude for t in ticks] == pytest.approx([0.1, 0.01, 0.001, 0.0001])
+    assert [t.width for t in ticks] == sorted((t.width for t in ticks), reverse=True)
+
+
+@pytest.mark.parametrize("layers", [(2, 2, 2), (2, 16, 16, 16, 2), (1, 1), (16, 3, 16)])
+def test_layout_keeps_neurons_apart_and_inside_the_picture(layers):
+    g = layout.layout(layers)
+    points = list(g.neurons.values()) + list(g.bias_nodes.values())
+    for x, y in points:
+        assert g.radius <= x <= g.width - g.radius and g.radius <= y <= g.height - g.radius
+    for a in points:
+        for b in points:
+            if a != b:
+                assert (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 >= (2 * g.radius) ** 2
+
+
+def test_only_small_networks_get_values_and_fields_on_the_graph():
+    assert layout.layout((2, 2, 2)).detail
+    assert not layout.layout((2, 16, 16, 16, 2)).detail
+
+
+# Reveal by phase
+
+
+def test_ready_shows_no_computed_number():
+    view = lab("ready")
+    assert graph_values(view) == {}
+    assert set(deltas(view).values()) == {None}
+    assert view.status.e_total is None
+    assert all(r.grad is None and r.new is None for r in view.rows)
+    assert view.chain.formula.result is None and view.chain.pending
+
+
+def test_forward_reveals_layer_by_layer():
+    view = lab("forward:1")
+    values = graph_values(view)
+    assert values["net-h1"] == "0.3775" and values["out-h1"] == nine(ref.OUT[1][0])
+    assert "out-o1" not in values
+    values = graph_values(lab("forward:2"))
+    assert values["out-o1"] == nine(ref.OUT[2][0]) and values["net-o2"] == nine(ref.NET[1][1])
+    assert "E-o1" not in values
+
+
+def test_loss_reveals_the_errors_and_e_total():
+    view = lab("loss")
+    assert graph_values(view)["E-o1"] == nine(ref.LOSSES[0])
+    assert view.status.e_total == nine(ref.E_TOTAL)
+    results = {f.id: f.result for s in view.explanation.sections for f in s.formulas}
+    assert results[ids.explain_item("loss", "total")] == nine(ref.E_TOTAL)
+    assert set(deltas(view).values()) == {None}
+
+
+def test_backward_reveals_output_deltas_before_hidden_ones():
+    d = deltas(lab("backward:2"))
+    assert d[ids.delta("o1")] == nine(ref.DELTAS[1][0]) == "0.138498562"
+    assert d[ids.delta("o2")] == nine(ref.DELTAS[1][1])
+    assert d[ids.delta("h1")] is None
+    d = deltas(lab("backward:1"))
+    assert d[ids.delta("h1")] == nine(ref.DELTAS[0][0])
+    assert d[ids.delta("h2")] == nine(ref.DELTAS[0][1])
+
+
+def test_after_five_steps_all_eight_gradients_match_the_tutorial():
+    rows = {r.name: r for r in lab("backward:1").rows}
+    for name, grad in ref.GRADS.items():
+        assert rows[name].grad == nine(grad)
+        assert rows[name].new is None  # w⁺ waits for the update
+
+
+def test_update_shows_w_plus_and_the_new_e_total():
+    view = lab("update")
+    rows = {r.name: r for r in view.rows}
+    for name, new in ref.UPDATED.items():
+        assert rows[name].new == nine(new)
+    assert rows["b1_1"].new == "fixed"
+    assert view.status.e_total == nine(ref.E_TOTAL)
+    assert view.status.e_after == nine(ref.E_AFTER_1)
+    assert view.status.iteration == 1
+    # The edit fields hold the parameters now: w⁺.
+    assert view.params.weights[4].value == numbers.fmt_input(ref.UPDATED["w5"])
+
+
+# Formulas
+
+
+def formula(view, fid):
+    found = [f for s in (*view.deltas, *view.explanation.sections) for f in s.formulas]
+    found.append(view.chain.formula)
+    return next(f for f in found if f.id == fid)
+
+
+def test_output_delta_is_written_as_the_tutorial_writes_it():
+    f = formula(lab("backward:2"), ids.delta("o1"))
+    symbols, numbers_, result = (plain(line.math) for line in f.lines)
+    assert "target" in symbols and "out" in symbols
+    assert "0.01" in numbers_ and numbers_.count("0.751365070") == 3
+    assert nine(ref.DE_DOUT[1][0]) in result and nine(ref.DOUT_DNET[1][0]) in result
+    assert result.endswith("0.138498562")
+
+
+def test_hidden_delta_sums_both_paths():
+    f = formula(lab("backward:1"), ids.delta("h1"))
+    lines = [plain(line.math) for line in f.lines]
+    assert "w" in lines[0]  # (δ_o1·w5 + δ_o2·w7)
+    assert nine(ref.DELTAS[1][0]) in lines[1] and "(−0.0380982365)" in lines[1]
+    assert f.lines[2].continued and nine(ref.OUT[1][0]) in lines[2]
+    # the two paths' terms δ_o·w, then their sum ∂E/∂out_h1
+    assert nine(ref.DE_DOUT_H1_TERMS[0]) in lines[3]
+    assert nine(ref.DE_DOUT_H1_TERMS[1]) in lines[3]
+    assert nine(ref.DE_DOUT[0][0]) in lines[4] and lines[4].endswith(nine(ref.DELTAS[0][0]))
+
+
+@pytest.mark.parametrize(
+    "activation, derivative",
+    [
+        ("sigmoid", "outo1(1−outo1)"),
+        ("tanh", "1−outo12"),  # 1 − out², the square a superscript
+        ("relu", "[neto1>0]"),
+        ("linear", "·1"),
+    ],
+)
+def test_the_derivative_in_delta_depends_on_the_activation(activation, derivative):
+    data = {"preset": "classic", "activations": ["sigmoid", activation]}
+    f = formula(build(at("backward:2", data), Prefs(), "en"), ids.delta("o1"))
+    assert plain(f.lines[0].math).endswith(derivative)
+
+
+def test_sums_of_many_terms_are_written_with_sigma():
+    assert MAX_TERMS < 6
+    data = {"layers": [2, 3, 6], "inputs": [0.05, 0.1], "targets": [0.5] * 6, "seed": 3}
+    view = build(at("backward:1", data), Prefs(), "en")
+    f = formula(view, ids.delta("h1"))
+    assert "∑k=16" in plain(f.lines[0].math)
+    assert f.result == numbers.fmt(view_trace(data, "backward:1").backward.deltas[0][0])
+    data = {"layers": [6, 2, 2], "inputs": [0.1] * 6, "targets": [0.01, 0.99], "seed": 3}
+    view = build(at("forward:1", data), Prefs(), "en")
+    net = formula(view, ids.explain_item("net", "h1"))
+    assert "∑k=16" in plain(net.lines[0].math)
+    assert net.result == numbers.fmt(view_trace(data, "forward:1").forward.net[0][0])
+
+
+def view_trace(data, phase):
+    return at(phase, data).trace()
+
+
+def test_chain_rule_for_w5_multiplies_the_three_factors():
+    f = lab("backward:2").chain.formula
+    values = plain(f.lines[1].math)
+    for factor in (ref.DE_DOUT[1][0], ref.DOUT_DNET[1][0], ref.OUT[1][0], ref.GRADS["w5"]):
+        assert nine(factor) in values
+    assert f.result == nine(ref.GRADS["w5"])
+
+
+def test_chain_rule_for_w1_waits_for_its_layer_and_shows_both_paths():
+    view = lab("backward:2", selected="w1")
+    assert view.chain.selected == "w1" and view.chain.formula.result is None
+    assert "layer 1" in view.chain.pending
+    f = lab("backward:1", selected="w1").chain.formula
+    assert f.result == nine(ref.GRADS["w1"])
+    paths = plain(f.lines[2].math)
+    assert nine(ref.DE_DOUT[0][0]) in paths and nine(ref.DELTAS[1][1]) in paths
+    assert plain(f.lines[-1].math).endswith("0.05")  # ∂net_h1/∂w1 = i1
+
+
+def test_unknown_selection_falls_back_to_the_first_output_weight():
+    assert lab("ready", selected="w99").chain.selected == "w5"
+
+
+# The graph
+
+
+def test_edges_are_grey_until_the_backward_pass_reaches_them():
+    edges = {e.name: e for e in lab("backward:2").graph.edges}
+    assert edges["w5"].sign == "positive" and edges["w7"].sign == "negative"
+    assert edges["w1"].sign == "pending" and "var(--neutral)" in edges["w1"].style
+    assert "∂E/∂w = 0.0821670406" in edges["w5"].title
+    assert "∂E/∂w" not in edges["w1"].title
+
+
+def test_edges_can_be_coloured_by_weight_instead():
+    view = lab("ready", colour="weight")
+    assert {e.sign for e in view.graph.edges} == {"positive"}  # all classic weights > 0
+    assert not view.graph.legend.pending and view.graph.legend.ticks
+
+
+def test_active_phase_highlights_its_layer():
+    view = lab("forward:1")
+    active = {n.name for n in view.graph.nodes if n.active}
+    assert active == {"h1", "h2"}
+    assert {e.name for e in view.graph.edges if e.active} == {
+        "w1",
+        "w2",
+        "w3",
+        "w4",
+        "b1_1",
+        "b1_2",
+    }
+
+
+def test_every_edge_title_names_its_weight_and_value():
+    for e in lab("ready").graph.edges:
+        assert e.title.startswith(e.name + ":")
+        assert ("w = " if e.name[0] == "w" else "b = ") in e.title
+
+
+def test_a_refused_entry_is_shown_back_as_typed():
+    view = build(at("ready"), Prefs(), "en", invalid=Invalid("w5", "0.4x", "not a number"))
+    on_graph = next(e.label for e in view.graph.edges if e.name == "w5")
+    in_table = next(f for f in view.params.weights if f.name == "w5")
+    for f in (on_graph, in_table):
+        assert f.value == "0.4x" and f.error == "not a number"
+    assert next(f for f in view.params.weights if f.name == "w6").error is None
+
+
+def test_element_ids_are_unique():
+    view = lab("update")
+    found = [n.id for n in view.graph.nodes] + [e.id for e in view.graph.edges]
+    found += [e.label.id for e in view.graph.edges if e.label]
+    found += [n.field.id for n in view.graph.nodes if n.field]
+    found += [f.id for s in view.deltas for f in s.formulas] + [r.id for r in view.rows]
+    assert len(found) == len(set(found))
+
+
+def test_a_deep_network_is_drawn_with_names_only():
+    data = {"layers": [2, 16, 16, 16, 2], "inputs": [0.05, 0.1], "targets": [0.01, 0.99]}
+    view = build(at("update", data | {"seed": 1}), Prefs(), "zh")
+    assert not view.graph.detail
+    assert len(view.graph.edges) == 2 * 16 + 16 * 16 * 2 + 16 * 2 + 16 * 3 + 2
+    names = {n.name for n in view.graph.nodes}
+    assert {"h1_1", "h3_16", "o2", "b4"} <= names
+    assert all(e.label is None for e in view.graph.edges)
+    assert view.status.label == "更新权重"
+    assert weight_name((2, 16, 16, 16, 2), 3, 1, 15) in view.chain.options
