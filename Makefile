@@ -38,6 +38,7 @@ format: $(VENV)/.test
 
 bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.engine
+	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache artifacts

@@ -104,7 +104,7 @@ def backward(id: str, store: StoreDep) -> Response:
 @router.post("/networks/{id}/step", response_model=StepResult)
 def step(id: str, store: StoreDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, t = store.update(id, ops.step)
+    s, (t, after) = store.update(id, ops.step)
     return json(
         where(s)
         | forward_data(t.forward)
@@ -113,7 +113,7 @@ def step(id: str, store: StoreDep) -> Response:
             "weights": t.weights,
             "biases": t.biases,
             "loss_before": t.forward.loss,
-            "loss_after": trace(s.network).forward.loss,
+            "loss_after": after.forward.loss,
         }
     )
 

@@ -124,22 +124,24 @@ def _checked(network: Network, field: str) -> Network:
     return network
 
 
-def step(session: Session) -> tuple[Session, Trace]:
-    """One whole iteration from the parameters now; the phase ends on "update"."""
+def step(session: Session) -> tuple[Session, tuple[Trace, Trace]]:
+    """One whole iteration from the parameters now; the phase ends on "update".
+
+    Returns the new session with the iteration's trace and the trace after it.
+    """
     t = trace(session.network)
     after = session.network.with_params(tuple(t.weights), tuple(t.biases))
-    if not t.finite or not trace(after).finite:
+    t_after = trace(after)
+    if not t.finite or not t_after.finite:
         raise InvalidInput("learning_rate", "the update overflows: its numbers are not finite")
-    return (
-        replace(
-            session,
-            network=after,
-            previous=session.network,
-            iteration=session.iteration + 1,
-            phase="update",
-        ),
-        t,
+    stepped = replace(
+        session,
+        network=after,
+        previous=session.network,
+        iteration=session.iteration + 1,
+        phase="update",
     )
+    return stepped, (t, t_after)
 
 
 def next_phase(session: Session) -> Session:
