@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app import api
+from app import api, pages
 from app.engine import InvalidInput
 from app.store import MemoryStore, UnknownSession
 
@@ -23,6 +23,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:

@@ -189,16 +189,18 @@ def test_ready_shows_no_computed_number():
 def test_forward_reveals_layer_by_layer():
     view = lab("forward:1")
     values = graph_values(view)
-    assert values["net-h1"] == "0.3775" and values["out-h1"] == nine(ref.OUT[1][0])
-    assert "out-o1" not in values
+    assert values[ids.value("net", "h1")] == "0.3775"
+    assert values[ids.value("out", "h1")] == nine(ref.OUT[1][0])
+    assert ids.value("out", "o1") not in values
     values = graph_values(lab("forward:2"))
-    assert values["out-o1"] == nine(ref.OUT[2][0]) and values["net-o2"] == nine(ref.NET[1][1])
-    assert "E-o1" not in values
+    assert values[ids.value("out", "o1")] == nine(ref.OUT[2][0])
+    assert values[ids.value("net", "o2")] == nine(ref.NET[1][1])
+    assert ids.value("E", "o1") not in values
 
 
 def test_loss_reveals_the_errors_and_e_total():
     view = lab("loss")
-    assert graph_values(view)["E-o1"] == nine(ref.LOSSES[0])
+    assert graph_values(view)[ids.value("E", "o1")] == nine(ref.LOSSES[0])
     assert view.status.e_total == nine(ref.E_TOTAL)
     results = {f.id: f.result for s in view.explanation.sections for f in s.formulas}
     assert results[ids.explain_item("loss", "total")] == nine(ref.E_TOTAL)
@@ -370,6 +372,7 @@ def test_a_refused_entry_is_shown_back_as_typed():
 def test_element_ids_are_unique():
     view = lab("update")
     found = [n.id for n in view.graph.nodes] + [e.id for e in view.graph.edges]
+    found += [v.id for n in view.graph.nodes for v in n.values]
     found += [e.label.id for e in view.graph.edges if e.label]
     found += [n.field.id for n in view.graph.nodes if n.field]
     found += [f.id for s in view.deltas for f in s.formulas] + [r.id for r in view.rows]

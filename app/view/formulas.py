@@ -187,17 +187,16 @@ class Iteration:
         f = self.trace.forward
         return sym.replace("X", X), nums, (f.out[l + 1][j], f.net[l][j])
 
-    def delta(self, l: int, j: int, revealed: bool) -> Formula:
+    def delta(self, l: int, j: int, revealed: bool, fid: str) -> Formula:
         if l == len(self.layers) - 2:
-            return self._output_delta(l, j, revealed)
-        return self._hidden_delta(l, j, revealed)
+            return self._output_delta(l, j, revealed, fid)
+        return self._hidden_delta(l, j, revealed, fid)
 
-    def _output_delta(self, l: int, j: int, revealed: bool) -> Formula:
+    def _output_delta(self, l: int, j: int, revealed: bool, fid: str) -> Formula:
         X = self.x(l + 1, j)
         b = self.trace.backward
         dloss_sym, dloss_num = DLOSS[self.network.loss]
         dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
-        fid = ids.delta(self.name(l + 1, j))
         lines = [Line(self.math(rf"\delta_{{{X}}} = {dloss_sym.replace('X', X)} \cdot {dact_sym}"))]
         if not revealed:
             return self.done(fid, lines, None)
@@ -236,12 +235,11 @@ class Iteration:
         sym = rf"\sum_{{k=1}}^{{{n}}} \delta_{{{Y}}} \cdot w_{{{Y}{X}}}"
         return sym, "@0", [float(b.dE_dout[l][j])], []
 
-    def _hidden_delta(self, l: int, j: int, revealed: bool) -> Formula:
+    def _hidden_delta(self, l: int, j: int, revealed: bool, fid: str) -> Formula:
         X = self.x(l + 1, j)
         b = self.trace.backward
         paths_sym, paths_num, path_values, terms = self._paths(l, j)
         dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
-        fid = ids.delta(self.name(l + 1, j))
         lines = [Line(self.math(rf"\delta_{{{X}}} = ({paths_sym}) \cdot {dact_sym}"))]
         if not revealed:
             return self.done(fid, lines, None)

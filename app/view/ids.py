@@ -57,8 +57,8 @@ def bias_node(l: int) -> str:
 
 
 def value(quantity: str, name: str) -> str:
-    """A number drawn on the graph: quantity is net, out, delta, target or E."""
-    return f"{quantity}-{name}"
+    """A number drawn on the graph: quantity is net, out, delta or E."""
+    return f"g-{quantity}-{name}"
 
 
 def edge(param: str) -> str:

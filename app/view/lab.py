@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.engine import ACTIVATIONS, bias_name, parse_param_name, trace, weight_name
 from app.engine.phase import phases
-from app.session import Session
+from app.session import Session, Training
 from app.view import ids
 from app.view.fields import Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
@@ -36,12 +36,23 @@ class Step:
     done: bool
 
 
+MAX_LISTED = 16  # longer lists of gradients or updates are cut, the rest are in the table
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
     formulas: tuple[Formula, ...]
     active: bool = False
     pending: str | None = None  # why its numbers are not shown yet
+    more: str | None = None  # how many more there are, in the table
+
+
+def _listed(title: str, formulas: list[Formula], t: dict) -> Section:
+    more = len(formulas) - MAX_LISTED
+    if more <= 0:
+        return Section(title, tuple(formulas))
+    return Section(title, tuple(formulas[:MAX_LISTED]), more=t["more"].format(n=more))
 
 
 @dataclass(frozen=True)
@@ -193,12 +204,15 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
         return Explanation(title, t["ex_loss"], (Section(title, tuple(formulas)),))
     if kind == "backward":
         l = int(k) - 1
-        deltas = tuple(it.delta(l, j, True) for j in range(layers[l + 1]))
-        grads = tuple(it.grad(l, j, i) for j in range(layers[l + 1]) for i in range(layers[l]))
+        deltas = tuple(
+            it.delta(l, j, True, ids.explain_item("delta", it.name(l + 1, j)))
+            for j in range(layers[l + 1])
+        )
+        grads = [it.grad(l, j, i) for j in range(layers[l + 1]) for i in range(layers[l])]
         if stage.shown.update_biases:
-            grads += tuple(it.bias_grad(l, j) for j in range(layers[l + 1]))
+            grads += [it.bias_grad(l, j) for j in range(layers[l + 1])]
         text = t["ex_backward_output" if int(k) == depth else "ex_backward_hidden"]
-        return Explanation(title, text, (Section("δ", deltas), Section("∂E/∂w", grads)))
+        return Explanation(title, text, (Section("δ", deltas), _listed("∂E/∂w", grads, t)))
     if kind == "update":
         formulas = [it.update_rule()]
         formulas += [
@@ -211,7 +225,7 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
         if stage.shown.update_biases:
             text += " " + t["ex_update_biases"]
             formulas += [it.bias_update(l, j) for l in range(depth) for j in range(layers[l + 1])]
-        return Explanation(title, text, (Section(title, tuple(formulas)),))
+        return Explanation(title, text, (_listed(title, formulas, t),))
     return Explanation(title, t["ex_ready"], ())
 
 
@@ -221,7 +235,10 @@ def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
     sections = []
     for layer in range(depth, 0, -1):
         revealed = stage.backward(layer)
-        formulas = tuple(it.delta(layer - 1, j, revealed) for j in range(layers[layer]))
+        formulas = tuple(
+            it.delta(layer - 1, j, revealed, ids.delta(it.name(layer, j)))
+            for j in range(layers[layer])
+        )
         title = phase_label(f"backward:{layer}", depth, t)
         pending = None if revealed else t["deltas_pending"]
         active = stage.phase == f"backward:{layer}"
@@ -317,3 +334,17 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
         weights=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "w"),
         biases=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "b"),
     )
+
+
+def trained(t: dict, precision: int, before: Session, after: Session, result: Training) -> str:
+    """What training did, in words: how many iterations, E_total before and after."""
+    start = trace(before.network).forward.loss
+    end = result.losses[-1] if result.losses else start
+    text = t["trained"].format(
+        done=after.iteration - before.iteration,
+        before=fmt(start, precision),
+        after=fmt(end, precision),
+    )
+    if result.diverged_at is not None:
+        text += " " + t["diverged"].format(at=result.diverged_at)
+    return text

@@ -1,0 +1,101 @@
+"""What the page's forms send, read into the session operations' arguments.
+
+An edit field sends one value under its form name (w5, b1_1, i1, target_o1,
+learning_rate, update_biases, activation_1); `changes` turns it into the changes that
+`session.patch` takes, the same as a PATCH of the JSON API. Anything unreadable raises
+InvalidInput naming the field, as the engine does.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from app.engine import ACTIVATIONS, LIMITS, InvalidInput, Network
+from app.engine.network import PRESETS
+from app.view import numbers
+
+_PARAM = re.compile(r"^(?:w\d+|b\d+_\d+)$")
+_INPUT = re.compile(r"^i(\d+)$")
+_TARGET = re.compile(r"^target_o(\d+)$")
+_ACTIVATION = re.compile(r"^activation_(\d+)$")
+
+
+def number(name: str, text: str) -> float:
+    try:
+        return numbers.parse(text)
+    except ValueError:
+        raise InvalidInput(name, f"{text.strip() or 'nothing'!r} is not a number") from None
+
+
+def iterations(text: object) -> int:
+    """The train form's count (its range is checked by the session operation)."""
+    if not isinstance(text, str) or not text.strip().isascii() or not text.strip().isdigit():
+        raise InvalidInput("iterations", "must be a whole number")
+    return int(text)
+
+
+def changes(network: Network, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """(the field's name, the patch) for a form with one edit field in it."""
+    names = list(form)
+    if len(names) != 1:
+        raise InvalidInput("form", "send one field at a time")
+    name = names[0]
+    text = form[name]
+    if _PARAM.match(name):
+        key = "weights" if name[0] == "w" else "biases"
+        return name, {key: {name: number(name, text)}}
+    if m := _INPUT.match(name):
+        return name, {"inputs": _replace(network.inputs, name, int(m.group(1)), text)}
+    if m := _TARGET.match(name):
+        return name, {"targets": _replace(network.targets, name, int(m.group(1)), text)}
+    if name == "learning_rate":
+        return name, {"learning_rate": number(name, text)}
+    if name == "update_biases":
+        if text not in ("true", "false"):
+            raise InvalidInput(name, "must be true or false")
+        return name, {"update_biases": text == "true"}
+    if m := _ACTIVATION.match(name):
+        k = int(m.group(1)) - 1
+        if not 0 <= k < network.depth:
+            raise InvalidInput(name, "no such layer")
+        if text not in ACTIVATIONS:
+            raise InvalidInput(name, f"unknown activation ({', '.join(ACTIVATIONS)})")
+        activations = list(network.activations)
+        activations[k] = text
+        return name, {"activations": activations}
+    raise InvalidInput(name, "no such field")
+
+
+def _replace(values, name: str, k: int, text: str) -> list[float]:
+    if not 1 <= k <= len(values):
+        raise InvalidInput(name, "no such neuron")
+    out = values.tolist()
+    out[k - 1] = number(name, text)
+    return out
+
+
+def new_network(form: Mapping[str, str]) -> dict[str, Any]:
+    """The `session.create` data for the new-network form: layers as "2-2-2" and one
+    activation. The classic sizes give the classic network; others random parameters,
+    the classic inputs and targets repeated to fit."""
+    text = form.get("layers", "2-2-2").strip()
+    try:
+        layers = [int(n) for n in re.split(r"[\s,;x×-]+", text) if n]
+    except ValueError:
+        raise InvalidInput("layers", f"{text!r}: write the layer sizes as 2-2-2") from None
+    activation = form.get("activation", "sigmoid")
+    if activation not in ACTIVATIONS:
+        raise InvalidInput("activation", f"unknown activation ({', '.join(ACTIVATIONS)})")
+    classic = PRESETS["classic"]
+    if layers == classic["layers"] and activation == "sigmoid":
+        return {"preset": "classic"}
+    if not 2 <= len(layers) <= LIMITS["max_hidden_layers"] + 2:
+        raise InvalidInput("layers", f"from 2 to {LIMITS['max_hidden_layers'] + 2} layers")
+    inputs, targets = classic["inputs"], classic["targets"]
+    return {
+        "layers": layers,
+        "activations": [activation] * (len(layers) - 1),
+        "inputs": [inputs[k % len(inputs)] for k in range(layers[0])],
+        "targets": [targets[k % len(targets)] for k in range(layers[-1])],
+        "learning_rate": classic["learning_rate"],
+    }

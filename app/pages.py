@@ -1,0 +1,245 @@
+"""The page: the lab as HTML, updated in place by htmx.
+
+`GET /` takes the browser to its own network, `GET /n/{id}` serves the page (or, to
+htmx, its fragment), and each POST runs one session operation through the store, the
+same operations as the JSON API, and answers with the fragment it changed: the lab
+for a step or an edit, the whole page for a display preference. Without JavaScript,
+the forms still work: a POST answers with a redirect back to the page.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from app import forms, view
+from app import session as ops
+from app.api import StoreDep
+from app.engine import InvalidInput
+from app.session import Session
+from app.store import Store, UnknownSession
+from app.view import ids, prefs
+from app.view.text import TEXT, pick
+
+ROOT = Path(__file__).resolve().parent.parent
+HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
+NETWORK_COOKIE = "bl_network"
+YEAR = 365 * 24 * 3600
+# The page talks to its own server only; everything it loads comes from here.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=ROOT / "templates")
+templates.env.trim_blocks = templates.env.lstrip_blocks = True
+static = StaticFiles(directory=ROOT / "static")
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+@router.get("/")
+def home(request: Request, store: StoreDep) -> Response:
+    """To the browser's own network: the one its cookie remembers, or a new classic one."""
+    id = request.cookies.get(NETWORK_COOKIE)
+    try:
+        if id:
+            return _redirect(store.get(id).id)
+    except UnknownSession:
+        pass
+    return _redirect(store.add(ops.create({"preset": "classic"})).id)
+
+
+@router.post("/n/{id}/new", name="new")
+def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+    """A new network (from the new-network form), opened in place of this one."""
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        created = store.add(ops.create(forms.new_network(fields)))
+    except InvalidInput as e:
+        return _failed(request, store, id, e, fields)
+    if _htmx(request):
+        response = Response(status_code=204, headers={"HX-Redirect": f"/n/{created.id}"})
+        response.set_cookie(NETWORK_COOKIE, created.id, max_age=YEAR, httponly=True, samesite="lax")
+        return response
+    return _redirect(created.id)
+
+
+@router.get("/n/{id}", name="lab")
+def lab(id: str, request: Request, store: StoreDep) -> Response:
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    name = "lab.html" if _htmx(request) else "index.html"
+    if request.headers.get("HX-Target") == ids.PAGE:
+        name = "page.html"
+    response = _render(request, session, name)
+    response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/n/{id}/next", name="next")
+def next_phase(id: str, request: Request, store: StoreDep) -> Response:
+    return _act(request, store, id, lambda s: (ops.next_phase(s), None))
+
+
+@router.post("/n/{id}/prev", name="prev")
+def prev_phase(id: str, request: Request, store: StoreDep) -> Response:
+    return _act(request, store, id, lambda s: (ops.prev_phase(s), None))
+
+
+@router.post("/n/{id}/step", name="step")
+def step(id: str, request: Request, store: StoreDep) -> Response:
+    return _act(request, store, id, lambda s: (ops.step(s)[0], None))
+
+
+@router.post("/n/{id}/reset", name="reset")
+def reset(id: str, request: Request, store: StoreDep) -> Response:
+    return _act(request, store, id, lambda s: (ops.reset(s), None))
+
+
+@router.post("/n/{id}/train", name="train")
+def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+    chosen = _prefs(request)
+    t = TEXT[_lang(request, chosen)]
+
+    def op(s: Session) -> tuple[Session, str]:
+        trained, result = ops.run(s, forms.iterations(form.get("iterations")))
+        return trained, view.trained(t, chosen.precision, s, trained, result)
+
+    return _act(request, store, id, op)
+
+
+@router.post("/n/{id}/edit", name="edit")
+def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+
+    def op(s: Session) -> tuple[Session, None]:
+        name, changes = forms.changes(s.network, fields)
+        try:
+            return ops.patch(s, changes), None
+        except InvalidInput as e:  # name the field as the page knows it
+            raise InvalidInput(name, e.message) from None
+
+    return _act(request, store, id, op, form=fields)
+
+
+@router.post("/n/{id}/prefs", name="prefs")
+def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+    chosen = prefs.read({k: v for k, v in form.items() if isinstance(v, str)}, _prefs(request))
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    if not _htmx(request):
+        response: Response = RedirectResponse(f"/n/{id}", status_code=303)
+    else:
+        response = _render(request, session, "page.html", chosen)
+    for name, value in prefs.to_cookies(chosen).items():
+        response.set_cookie(name, value, max_age=YEAR, samesite="lax")
+    return response
+
+
+@router.get("/vendor/htmx.min.js")
+def htmx(request: Request) -> Response:
+    """htmx, from where `npm ci` put it (pre-compressed when the browser takes gzip)."""
+    headers = {"Cache-Control": "public, max-age=86400"}
+    gz = HTMX.with_suffix(".js.gz")
+    if "gzip" in request.headers.get("Accept-Encoding", "") and gz.exists():
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return FileResponse(gz, media_type="text/javascript", headers=headers)
+    if not HTMX.exists():
+        msg = "htmx is not installed: run `npm ci` (or `make run`)."
+        return Response(msg, status_code=503, media_type="text/plain")
+    return FileResponse(HTMX, media_type="text/javascript", headers=headers)
+
+
+def _act(request: Request, store: Store, id: str, op, form: dict | None = None) -> Response:
+    """Apply op to the session atomically and answer with the lab, or its error inline."""
+    try:
+        session, message = store.update(id, op)
+    except UnknownSession:
+        return _gone(request)
+    except InvalidInput as e:
+        return _failed(request, store, id, e, form)
+    if not _htmx(request):
+        return RedirectResponse(f"/n/{id}", status_code=303)
+    return _render(request, session, "lab.html", message=message)
+
+
+def _failed(
+    request: Request, store: Store, id: str, e: InvalidInput, form: dict | None
+) -> Response:
+    """The lab as it was, with the message inline (and what was typed, kept)."""
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    invalid = view.Invalid(e.field, form[e.field], e.message) if form and e.field in form else None
+    t = TEXT[_lang(request, _prefs(request))]
+    message = t["invalid"].format(field=e.field, message=e.message)
+    name = "lab.html" if _htmx(request) else "index.html"
+    return _render(request, session, name, message=message, invalid=invalid, status=422)
+
+
+def _render(
+    request: Request,
+    session: Session,
+    name: str,
+    chosen: prefs.Prefs | None = None,
+    message: str | None = None,
+    invalid: view.Invalid | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    chosen = chosen or _prefs(request)
+    lab = view.build(session, chosen, _lang(request, chosen), message, invalid, status >= 400)
+    urls = {a: request.app.url_path_for(a, id=session.id) for a in ACTIONS}
+    headers = {
+        "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
+        "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
+        "Content-Security-Policy": CSP,
+    }
+    context: dict[str, Any] = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids}
+    return templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
+
+
+ACTIONS = ("lab", "next", "prev", "step", "reset", "train", "edit", "prefs", "new")
+
+
+def _prefs(request: Request) -> prefs.Prefs:
+    return prefs.from_cookies(request.cookies)
+
+
+def _lang(request: Request, chosen: prefs.Prefs) -> str:
+    return chosen.lang or pick(request.headers.get("Accept-Language"))
+
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _redirect(id: str) -> Response:
+    response = RedirectResponse(f"/n/{id}", status_code=303)
+    response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
+    return response
+
+
+def _gone(request: Request) -> Response:
+    """A network that no longer exists: htmx is sent to a new one, a browser gets a page."""
+    if _htmx(request):
+        return Response(status_code=404, headers={"HX-Redirect": "/"})
+    lang = _lang(request, _prefs(request))
+    context = {"t": TEXT[lang], "lang": lang}
+    return templates.TemplateResponse(request, "gone.html", context, status_code=404)

@@ -1,0 +1,361 @@
+"""The page and its fragments, through the HTTP client: what each route answers.
+
+Values are read from the HTML by element id (ids built by app.view.ids), the same
+way the browser tests read them.
+"""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from app import session as ops
+from app.pages import HTMX, NETWORK_COOKIE
+from app.view import ids, numbers
+from tests import reference as ref
+
+HX = {"HX-Request": "true"}
+
+
+class Page(HTMLParser):
+    """Elements by id: their tag, attributes and text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: dict[str, dict] = {}
+        self.ids: list[str] = []
+        self.urls: list[str] = []
+        self._open: list[dict] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for name in ("src", "href", "action", "hx-post", "hx-get"):
+            if a.get(name):
+                self.urls.append(a[name])
+        element = {"tag": tag, "attrs": a, "text": ""}
+        if "id" in a:
+            self.ids.append(a["id"])
+            self.elements[a["id"]] = element
+        if tag not in ("input", "meta", "link", "br", "line", "circle", "img"):
+            self._open.append(element)
+
+    def handle_endtag(self, tag):
+        while self._open:
+            if self._open.pop()["tag"] == tag:
+                break
+
+    def handle_data(self, data):
+        for element in self._open:
+            element["text"] += data
+
+    def text(self, id: str) -> str:
+        return " ".join(self.elements[id]["text"].split())
+
+    def attr(self, id: str, name: str) -> str | None:
+        return self.elements[id]["attrs"].get(name)
+
+
+def nine(x: float) -> str:
+    return numbers.fmt(x, 9)
+
+
+@pytest.fixture
+def lab(client, classic) -> str:
+    """The path of a classic network's page."""
+    return f"/n/{classic}"
+
+
+def post(client, path: str, data: dict | None = None, status: int = 200) -> Page:
+    r = client.post(path, data=data or {}, headers=HX)
+    assert r.status_code == status, r.text[:500]
+    return Page(r.text)
+
+
+def state(client, lab: str) -> dict:
+    return client.get("/api/networks/" + lab.split("/")[-1]).json()
+
+
+# Getting there
+
+
+def test_root_opens_a_classic_network_and_remembers_it(client):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303
+    path = r.headers["location"]
+    assert re.fullmatch(r"/n/[\w-]+", path)
+    assert client.cookies[NETWORK_COOKIE] == path.split("/")[-1]
+    assert client.get("/", follow_redirects=False).headers["location"] == path
+    network = state(client, path)
+    assert network["weights"] == ops.create({"preset": "classic"}).network.to_data()["weights"]
+
+
+def test_a_forgotten_network_gives_a_fresh_one(client):
+    client.cookies.set(NETWORK_COOKIE, "no-such-network")
+    path = client.get("/", follow_redirects=False).headers["location"]
+    assert state(client, path)["phase"] == "ready"
+
+
+def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
+    r = client.get(lab)
+    assert r.status_code == 200 and r.text.startswith("<!doctype html>")
+    page = Page(r.text)
+    assert "/vendor/htmx.min.js" in page.urls
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    # Everything the page points at is on this server (or inline: data:, #fragment).
+    assert all(re.match(r"(/|#|data:)", url) for url in page.urls), page.urls
+    assert not re.search(r"\b(src|href|action)=\"(https?:)?//", r.text)
+
+
+def test_htmx_is_served_from_node_modules(client):
+    if not HTMX.exists():
+        pytest.skip("node_modules not installed: run `npm ci`")
+    r = client.get("/vendor/htmx.min.js", headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200 and r.content == HTMX.read_bytes()
+    assert r.headers["content-type"].startswith("text/javascript")
+    r = client.get("/vendor/htmx.min.js", headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip" and r.content == HTMX.read_bytes()
+
+
+def test_static_files_are_served(client):
+    assert "--neg" in client.get("/static/lab.css").text
+    assert "aria-keyshortcuts" in client.get("/static/keys.js").text
+
+
+def test_same_url_serves_the_fragment_to_htmx(client, lab):
+    r = client.get(lab, headers=HX)
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith(f'<main id="{ids.LAB}"') and "<html" not in r.text
+    assert "HX-Request" in r.headers["vary"]
+    r = client.get(lab, headers=HX | {"HX-Target": ids.PAGE})
+    assert r.text.lstrip().startswith(f'<div id="{ids.PAGE}"')
+
+
+def test_the_graph_is_one_svg_root_in_the_fragment(client, lab):
+    html = client.get(lab, headers=HX).text
+    assert html.count("<svg") == 1 and f'<svg id="{ids.GRAPH}"' in html
+
+
+def test_every_id_on_the_page_is_unique(client, lab):
+    for _ in range(6):
+        page = post(client, lab + "/next")
+        assert len(page.ids) == len(set(page.ids))
+    page = Page(client.get(lab).text)
+    assert len(page.ids) == len(set(page.ids))
+
+
+def test_every_control_has_an_accessible_name(client, lab):
+    page = Page(client.get(lab).text)
+    labelled = {page.attr(i, "for") for i in page.ids if page.elements[i]["tag"] == "label"}
+    labels = re.findall(r'<label for="([^"]+)"', client.get(lab).text)
+    for id, element in page.elements.items():
+        if element["tag"] in ("input", "select") and page.attr(id, "type") != "hidden":
+            assert page.attr(id, "aria-label") or id in labels or id in labelled, id
+        if element["tag"] == "button":
+            assert page.text(id) or page.attr(id, "aria-label"), id
+        if page.attr(id, "role") == "button":  # an SVG edge: named by its <title>
+            assert page.text(id).startswith(id.removeprefix("e-") + ":"), id
+            assert page.attr(id, "tabindex") == "0", id
+
+
+# Stepping
+
+
+def test_five_steps_reveal_every_delta_and_gradient_then_the_sixth_updates(client, lab):
+    page = Page(client.get(lab, headers=HX).text)
+    assert ids.result(ids.delta("o1")) not in page.elements
+    for phase in ("forward:1", "forward:2", "loss", "backward:2", "backward:1"):
+        page = post(client, lab + "/next")
+        assert page.attr(ids.LAB, "data-phase") == phase
+    for k, name in enumerate(("h1", "h2")):
+        assert page.text(ids.result(ids.delta(name))) == nine(ref.DELTAS[0][k])
+    for k, name in enumerate(("o1", "o2")):
+        assert page.text(ids.result(ids.delta(name))) == nine(ref.DELTAS[1][k])
+    for name, grad in ref.GRADS.items():
+        assert nine(grad) in page.text(ids.grad_row(name))
+    assert page.text("e-total") == nine(ref.E_TOTAL)
+    page = post(client, lab + "/next")
+    assert page.attr(ids.LAB, "data-phase") == "update"
+    for name, new in ref.UPDATED.items():
+        assert page.text(ids.grad_row(name)).endswith(nine(new))
+    assert page.text("e-after") == nine(ref.E_AFTER_1)
+
+
+def test_numbers_appear_only_once_computed(client, lab):
+    page = post(client, lab + "/next")  # forward:1
+    assert page.text(ids.value("out", "h1")) == nine(ref.OUT[1][0])
+    assert ids.value("out", "o1") not in page.elements
+    assert "e-total" not in page.elements
+
+
+def test_prev_steps_back_and_whole_iteration_applies_the_update(client, lab):
+    post(client, lab + "/next")
+    page = post(client, lab + "/prev")
+    assert page.attr(ids.LAB, "data-phase") == "ready"
+    page = post(client, lab + "/step")
+    assert page.attr(ids.LAB, "data-phase") == "update"
+    assert state(client, lab)["iteration"] == 1
+    page = post(client, lab + "/reset")
+    assert page.attr(ids.LAB, "data-phase") == "ready" and state(client, lab)["iteration"] == 0
+
+
+def test_without_javascript_a_step_redirects_back_to_the_page(client, lab):
+    r = client.post(lab + "/next", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == lab
+    assert state(client, lab)["phase"] == "forward:1"
+
+
+def test_train_reports_what_it_did(client, lab):
+    page = post(client, lab + "/train", {"iterations": "10000"})
+    message = page.text(ids.MESSAGE)
+    assert "10000" in message and nine(ref.E_TOTAL) in message
+    assert numbers.fmt(ref.E_AFTER_10000, 9)[:6] in message
+    assert state(client, lab)["iteration"] == 10000
+
+
+@pytest.mark.parametrize("iterations", ["", "abc", "0", "-3", "1.5", "100001", "١٢"])
+def test_train_refuses_a_bad_count_inline(client, lab, iterations):
+    page = post(client, lab + "/train", {"iterations": iterations}, status=422)
+    assert "iterations" in page.text(ids.MESSAGE)
+    assert state(client, lab)["iteration"] == 0
+
+
+# Editing
+
+
+def test_editing_w5_recomputes_out_o1_and_delta_o1_keeping_the_phase(client, lab):
+    for _ in range(4):
+        post(client, lab + "/next")  # backward:2
+    page = post(client, lab + "/edit", {"w5": "0.3"})
+    assert page.attr(ids.LAB, "data-phase") == "backward:2"
+    network = ops.create(
+        {"preset": "classic", "weights": [[[0.15, 0.2], [0.25, 0.3]], [[0.3, 0.45], [0.5, 0.55]]]}
+    )
+    t = network.trace()
+    assert page.text(ids.value("out", "o1")) == nine(t.forward.out[2][0]) != nine(ref.OUT[2][0])
+    assert page.text(ids.result(ids.delta("o1"))) == nine(t.backward.deltas[1][0])
+    assert page.attr(ids.field("w5", "graph"), "value") == "0.3"
+    assert state(client, lab)["weights"][1][0][0] == 0.3
+
+
+@pytest.mark.parametrize(
+    "field, typed, check",
+    [
+        ("b2_1", "0.7", lambda s: s["biases"][1][0] == 0.7),
+        ("i2", "−0.2", lambda s: s["inputs"] == [0.05, -0.2]),
+        ("target_o2", "0.5", lambda s: s["targets"] == [0.01, 0.5]),
+        ("learning_rate", "0.1", lambda s: s["learning_rate"] == 0.1),
+        ("update_biases", "true", lambda s: s["update_biases"] is True),
+        ("activation_2", "tanh", lambda s: s["activations"] == ["sigmoid", "tanh"]),
+    ],
+)
+def test_every_kind_of_field_can_be_edited(client, lab, field, typed, check):
+    post(client, lab + "/edit", {field: typed})
+    assert check(state(client, lab))
+
+
+@pytest.mark.parametrize(
+    "field, typed",
+    [
+        ("w5", "abc"),
+        ("w5", ""),
+        ("w5", "nan"),
+        ("w5", "1e400"),
+        ("w99", "1"),
+        ("i3", "1"),
+        ("target_o9", "1"),
+        ("learning_rate", "-1"),
+        ("update_biases", "maybe"),
+        ("activation_1", "softmax"),
+        ("activation_9", "tanh"),
+        ("nonsense", "1"),
+    ],
+)
+def test_a_bad_edit_is_refused_inline_and_changes_nothing(client, lab, field, typed):
+    post(client, lab + "/next")
+    before = state(client, lab)
+    page = post(client, lab + "/edit", {field: typed}, status=422)
+    assert page.attr(ids.MESSAGE, "role") == "alert"
+    assert page.text(ids.MESSAGE).startswith(field)
+    assert page.attr(ids.LAB, "data-phase") == "forward:1"
+    assert state(client, lab) == before
+    table_field = ids.field(field, "table")
+    if table_field in page.elements and page.elements[table_field]["tag"] == "input":
+        assert page.attr(table_field, "value") == typed  # what was typed is kept
+        assert page.attr(table_field, "aria-invalid") == "true"
+        assert page.text(ids.field_error(field))
+
+
+def test_an_edit_that_would_overflow_is_refused(client, lab):
+    post(client, lab + "/edit", {"activation_2": "linear"})
+    page = post(client, lab + "/edit", {"w5": "1e300"}, status=422)
+    assert "overflow" in page.text(ids.MESSAGE)
+    assert state(client, lab)["weights"][1][0][0] == 0.4
+
+
+def test_two_fields_at_once_are_refused(client, lab):
+    post(client, lab + "/edit", {"w5": "0.1", "w6": "0.2"}, status=422)
+
+
+# Preferences
+
+
+def test_language_follows_the_browser_then_the_switch(client, lab):
+    r = client.get(lab, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="zh-Hans">' in r.text and "下一步" in r.text
+    page = post(client, f"{lab}/prefs", {"lang": "en"})
+    assert page.attr(ids.PAGE, "lang") == "en"
+    r = client.get(lab, headers={"Accept-Language": "zh-CN"})
+    assert '<html lang="en">' in r.text  # the switch, remembered in a cookie, wins
+
+
+def test_presentation_and_contrast_are_switched_on_the_page_root(client, lab):
+    page = post(client, f"{lab}/prefs", {"present": "on"})
+    assert "present" in page.attr(ids.PAGE, "class").split()
+    assert page.attr("opt-present", "aria-pressed") == "true"
+    page = post(client, f"{lab}/prefs", {"theme": "contrast"})
+    classes = page.attr(ids.PAGE, "class").split()
+    assert "theme-contrast" in classes and "present" in classes
+
+
+def test_choosing_a_weight_shows_its_chain_rule(client, lab):
+    page = post(client, f"{lab}/prefs", {"selected": "w1"})
+    assert page.attr(ids.edge("w1"), "aria-current") == "true"
+    assert "∂" in page.text(ids.CHAIN) and "w1" in page.text("chain-select")
+
+
+def test_precision_switch(client, lab):
+    for _ in range(5):
+        post(client, lab + "/next")
+    page = post(client, f"{lab}/prefs", {"precision": "4"})
+    assert page.text(ids.result(ids.delta("o1"))) == "0.1385"
+    page = post(client, f"{lab}/prefs", {"precision": "5"})  # not offered: ignored
+    assert page.text(ids.result(ids.delta("o1"))) == "0.1385"
+
+
+# Networks that are not there, and new ones
+
+
+def test_a_missing_network_is_a_404_page_or_a_redirect_for_htmx(client):
+    r = client.get("/n/nope")
+    assert r.status_code == 404 and 'href="/"' in r.text
+    r = client.post("/n/nope/next", headers=HX)
+    assert r.status_code == 404 and r.headers["HX-Redirect"] == "/"
+
+
+def test_new_network_of_any_shape(client, lab):
+    r = client.post(f"{lab}/new", data={"layers": "2-16-16-16-2", "activation": "tanh"}, headers=HX)
+    assert r.status_code == 204
+    path = r.headers["HX-Redirect"]
+    created = state(client, path)
+    assert created["layers"] == [2, 16, 16, 16, 2] and created["activations"] == ["tanh"] * 4
+    assert client.get(path).status_code == 200
+    for _ in range(2 * 4 + 2):  # ready → forward:1…4, loss, backward:4…1 → update
+        post(client, path + "/next")
+    assert state(client, path)["phase"] == "update"
+
+
+@pytest.mark.parametrize("layers", ["", "two", "2-0-2", "2-99-2", "2"])
+def test_new_network_refuses_bad_sizes_inline(client, lab, layers):
+    page = post(client, f"{lab}/new", {"layers": layers}, status=422)
+    assert page.text(ids.MESSAGE).startswith("layers")
