@@ -61,7 +61,7 @@ def home(request: Request, store: StoreDep) -> Response:
     return _redirect(store.add(ops.create({"preset": "classic"})).id)
 
 
-@router.post("/n/{id}/new", name="new")
+@router.post("/n/{id}/new", name="lab_new")
 def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network (from the new-network form), opened in place of this one."""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -90,27 +90,27 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
     return response
 
 
-@router.post("/n/{id}/next", name="next")
+@router.post("/n/{id}/next", name="lab_next")
 def next_phase(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.next_phase(s), None))
 
 
-@router.post("/n/{id}/prev", name="prev")
+@router.post("/n/{id}/prev", name="lab_prev")
 def prev_phase(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.prev_phase(s), None))
 
 
-@router.post("/n/{id}/step", name="step")
+@router.post("/n/{id}/step", name="lab_step")
 def step(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.step(s)[0], None))
 
 
-@router.post("/n/{id}/reset", name="reset")
+@router.post("/n/{id}/reset", name="lab_reset")
 def reset(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.reset(s), None))
 
 
-@router.post("/n/{id}/train", name="train")
+@router.post("/n/{id}/train", name="lab_train")
 def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     chosen = _prefs(request)
     t = TEXT[_lang(request, chosen)]
@@ -122,7 +122,7 @@ def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response
     return _act(request, store, id, op)
 
 
-@router.post("/n/{id}/edit", name="edit")
+@router.post("/n/{id}/edit", name="lab_edit")
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -136,7 +136,7 @@ def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, op, form=fields)
 
 
-@router.post("/n/{id}/prefs", name="prefs")
+@router.post("/n/{id}/prefs", name="lab_prefs")
 def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     chosen = prefs.read({k: v for k, v in form.items() if isinstance(v, str)}, _prefs(request))
     try:
@@ -205,17 +205,19 @@ def _render(
 ) -> HTMLResponse:
     chosen = chosen or _prefs(request)
     lab = view.build(session, chosen, _lang(request, chosen), message, invalid, status >= 400)
-    urls = {a: request.app.url_path_for(a, id=session.id) for a in ACTIONS}
+    urls = {a: request.app.url_path_for(f"lab_{a}", id=session.id) for a in ACTIONS}
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
         "Content-Security-Policy": CSP,
     }
     context: dict[str, Any] = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids}
+    context["oob"] = name == "lab.html"  # a fragment also updates the live region outside it
     return templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
 
 
-ACTIONS = ("lab", "next", "prev", "step", "reset", "train", "edit", "prefs", "new")
+# The page's routes are named lab_<action> (apart from the API's own names).
+ACTIONS = ("next", "prev", "step", "reset", "train", "edit", "prefs", "new")
 
 
 def _prefs(request: Request) -> prefs.Prefs:

@@ -244,13 +244,16 @@ class Iteration:
         if not revealed:
             return self.done(fid, lines, None)
         value = float(b.deltas[l][j])
-        lines.append(Line(self.math(rf"= ({paths_num})", *path_values)))
-        lines.append(Line(self.math(rf"\cdot {dact_num}", *dact_values), continued=True))
-        if terms:
+        if terms:  # each path's δ · w, then their sum
+            lines.append(Line(self.math(rf"= ({paths_num})", *path_values)))
+            lines.append(Line(self.math(rf"\cdot {dact_num}", *dact_values), continued=True))
             sums = " + ".join(f"@{k}" for k in range(len(terms)))
             lines.append(
                 Line(self.math(rf"= ({sums}) \cdot @{len(terms)}", *terms, b.dout_dnet[l][j]))
             )
+        else:  # too many paths to write out: their sum, ∂E/∂out
+            sum_, dact = Bare(path_values[0]), shift(dact_num, 1)
+            lines.append(Line(self.math(rf"= @0 \cdot {dact}", sum_, *dact_values)))
         lines.append(
             Line(self.math(r"= @0 \cdot @1 = @2", b.dE_dout[l][j], b.dout_dnet[l][j], Bare(value)))
         )

@@ -21,7 +21,10 @@ CHAIN = "chain"
 WEIGHTS = "weights"
 PARAMS = "params"
 MESSAGE = "message"
+ANNOUNCE = "announce"  # a live region outside the lab, so that each change is read out
 ITERATIONS = "iterations"
+E_TOTAL = "e-total"
+E_AFTER = "e-after"
 
 
 def neuron_name(layers: tuple[int, ...], l: int, j: int) -> str:
@@ -77,11 +80,6 @@ def field_error(param: str) -> str:
 def delta(name: str) -> str:
     """The δ formula of a neuron in the δ panel."""
     return f"delta-{name}"
-
-
-def result(formula_id: str) -> str:
-    """The final number of a formula."""
-    return f"{formula_id}-result"
 
 
 def grad_row(param: str) -> str:

@@ -25,6 +25,7 @@ class Status:
     label: str  # in words
     e_total: str | None  # once computed
     e_after: str | None  # in update: E_total of the updated network
+    spoken: str  # all of it in one line, for screen readers
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,10 @@ def _status(session: Session, stage: Stage, t: dict) -> Status:
     e_total = fmt(stage.trace.forward.loss, p) if stage.loss else None
     e_after = fmt(trace(stage.current).forward.loss, p) if stage.updated else None
     label = phase_label(stage.phase, stage.depth, t)
-    return Status(iteration, stage.phase, label, e_total, e_after)
+    spoken = f"{t['iteration_n'].format(n=iteration)} · {label}"
+    if e_total:
+        spoken += f" · E_total = {e_total}" + (f" → {e_after}" if e_after else "")
+    return Status(iteration, stage.phase, label, e_total, e_after, spoken)
 
 
 def _steps(stage: Stage, t: dict) -> tuple[Step, ...]:

@@ -41,20 +41,22 @@ def layout(layers: tuple[int, ...]) -> Geometry:
     spacing = max(MIN_SPACING, min(MAX_SPACING, COLUMN_HEIGHT / widest))
     detail = spacing >= DETAIL_SPACING
     radius = min(32.0, spacing * 0.36)
-    column = (WIDTH - LEFT - RIGHT) / depth
+    # Without fields on the graph, no room is kept for them at the sides.
+    left, right = (LEFT, RIGHT) if detail else (60, 60)
+    column = (WIDTH - left - right) / depth
     neurons = {}
     for l, n in enumerate(layers):
         for j in range(n):
             y = TOP + spacing * ((widest - n) / 2 + j + 0.5)
-            neurons[(l, j)] = (LEFT + l * column, y)
+            neurons[(l, j)] = (left + l * column, y)
     bias_y = TOP + spacing * widest + (85 if detail else 30)
-    bias_nodes = {l: (LEFT + l * column, bias_y) for l in range(depth)}
+    bias_nodes = {l: (left + l * column, bias_y) for l in range(depth)}
     legend_y = bias_y + 60
     return Geometry(
         width=WIDTH,
         height=round(legend_y + 50),
         radius=radius,
-        font=20.0 if detail else max(9.0, min(16.0, spacing * 0.4)),
+        font=20.0 if detail else max(8.0, min(14.0, radius * 0.75)),
         detail=detail,
         neurons=neurons,
         bias_nodes=bias_nodes,

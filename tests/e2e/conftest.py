@@ -1,0 +1,122 @@
+"""Browser tests: the app served by uvicorn on 127.0.0.1, driven in the system Chromium.
+
+Never `playwright install` (it downloads browsers from hosts we cannot reach): the
+tests use /usr/bin/chromium (Debian's `chromium` package). Without it they skip with
+the reason, unless BACKPROP_LAB_REQUIRE_BROWSER=1 (as in CI), where they fail.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.pages import HTMX
+from tests.conftest import required
+
+CHROMIUM = Path(os.environ.get("BACKPROP_LAB_CHROMIUM", "/usr/bin/chromium"))
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+HOST = "127.0.0.1"
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not HTMX.exists():
+        return "htmx is not installed (npm ci)"
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_available():
+    reason = _missing()
+    if reason and required("browser"):
+        pytest.fail(f"BACKPROP_LAB_REQUIRE_BROWSER=1 but {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 720}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(_browser_available):
+    """The app under uvicorn on 127.0.0.1 and a free port; stopped by its own pid."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def requests_made(page):
+    """Every URL the page asks for; a request to any other host is blocked and recorded."""
+    made: list[str] = []
+
+    def check(route):
+        made.append(route.request.url)
+        if urlsplit(route.request.url).hostname == HOST or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.context.route("**/*", check)
+    page.on("request", lambda request: made.append(request.url))
+    return made
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

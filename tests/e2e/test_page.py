@@ -1,0 +1,253 @@
+"""The page in a real browser: keys, edits, clicks, presentation, and nothing off-host.
+
+Each number is read from the page as shown and compared with the tutorial's figure
+(shared/REFERENCE.md, in tests/reference.py) rounded to the 9 digits shown.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app import session as ops
+from app.view import ids, numbers
+from tests import reference as ref
+
+PHASES = ("ready", "forward:1", "forward:2", "loss", "backward:2", "backward:1", "update")
+
+
+def nine(x: float) -> str:
+    return numbers.fmt(x, 9)
+
+
+def by_id(page: Page, id: str):
+    return page.locator(f'[id="{id}"]')
+
+
+def open_lab(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    expect(page).to_have_url(re.compile(r"/n/[\w-]+$"))
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "ready")
+
+
+def press(page: Page, key: str, phase: str) -> None:
+    page.keyboard.press(key)
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", phase)
+
+
+def shown(page: Page, id: str) -> str:
+    return by_id(page, id).text_content().strip()
+
+
+def all_local(urls: list[str], server: str) -> bool:
+    port = urlsplit(server).port
+    return all(
+        url.startswith("data:")
+        or (urlsplit(url).hostname == "127.0.0.1" and urlsplit(url).port == port)
+        for url in urls
+    )
+
+
+def test_the_keyboard_walks_one_iteration_with_the_tutorials_numbers(page, server, requests_made):
+    open_lab(page, server)
+    expect(by_id(page, ids.value("out", "h1"))).to_have_count(0)
+
+    press(page, "ArrowRight", "forward:1")
+    expect(by_id(page, ids.value("out", "h1"))).to_have_text(nine(ref.OUT[1][0]))
+    expect(by_id(page, ids.value("out", "o1"))).to_have_count(0)
+    press(page, "ArrowRight", "forward:2")
+    expect(by_id(page, ids.value("out", "o1"))).to_have_text(nine(ref.OUT[2][0]))
+    press(page, "Space", "loss")
+    expect(by_id(page, ids.E_TOTAL)).to_have_text(nine(ref.E_TOTAL))
+    expect(by_id(page, ids.delta("o1"))).not_to_have_attribute("data-result", re.compile("."))
+    press(page, "ArrowRight", "backward:2")
+    press(page, "ArrowRight", "backward:1")
+
+    # All four δ, as drawn on the graph, as the δ panel's result and as its last line.
+    for layer, names in ((0, ("h1", "h2")), (1, ("o1", "o2"))):
+        for k, name in enumerate(names):
+            delta = nine(ref.DELTAS[layer][k])
+            assert shown(page, ids.value("delta", name)) == delta
+            assert by_id(page, ids.delta(name)).get_attribute("data-result") == delta
+            last_line = by_id(page, ids.delta(name)).locator(".line").last.text_content()
+            assert re.sub(r"\s", "", last_line).endswith(delta)
+    for name, grad in ref.GRADS.items():
+        expect(by_id(page, ids.grad_row(name)).locator(".grad")).to_have_text(nine(grad))
+
+    press(page, "ArrowRight", "update")
+    for name, new in ref.UPDATED.items():
+        expect(by_id(page, ids.grad_row(name)).locator(".new")).to_have_text(nine(new))
+    expect(by_id(page, ids.E_AFTER)).to_have_text(nine(ref.E_AFTER_1))
+
+    press(page, "ArrowLeft", "backward:1")
+    press(page, "Enter", "update")  # a whole iteration, from the parameters now
+    press(page, "r", "ready")
+    assert all_local(requests_made, server), requests_made
+
+
+def test_quick_presses_are_all_applied_in_order(page, server, requests_made):
+    open_lab(page, server)
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:1")
+    assert all_local(requests_made, server)
+
+
+def test_editing_w5_updates_out_o1_and_delta_o1_in_place(page, server, requests_made):
+    open_lab(page, server)
+    for phase in PHASES[1:5]:
+        press(page, "ArrowRight", phase)
+    assert shown(page, ids.value("out", "o1")) == nine(ref.OUT[2][0])
+
+    w5 = by_id(page, ids.field("w5", "graph"))
+    w5.click()
+    # No shortcut fires while typing in a field.
+    sent = len(requests_made)
+    for key in ("ArrowRight", "ArrowLeft", "r", "p", "Space"):
+        w5.press(key)
+    page.wait_for_timeout(300)
+    assert len(requests_made) == sent
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:2")
+
+    w5.fill("0.3")
+    w5.press("Tab")
+    edited = ops.patch(ops.create({"preset": "classic"}), {"weights": {"w5": 0.3}}).trace()
+    expect(by_id(page, ids.value("out", "o1"))).to_have_text(nine(edited.forward.out[2][0]))
+    expect(by_id(page, ids.value("delta", "o1"))).to_have_text(nine(edited.backward.deltas[1][0]))
+    assert nine(edited.forward.out[2][0]) != nine(ref.OUT[2][0])
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:2")
+    expect(by_id(page, ids.field("w5", "table"))).to_have_value("0.3")
+    expect(by_id(page, ids.field("w6", "graph"))).to_be_focused()  # focus kept across the swap
+
+    # A bad entry: an inline message, the text kept, nothing recomputed.
+    w5 = by_id(page, ids.field("w5", "graph"))
+    w5.fill("0.3x")
+    w5.press("Tab")
+    expect(by_id(page, ids.MESSAGE)).to_contain_text("w5")
+    expect(by_id(page, ids.field("w5", "graph"))).to_have_value("0.3x")
+    expect(by_id(page, ids.field("w5", "graph"))).to_have_attribute("aria-invalid", "true")
+    expect(by_id(page, ids.value("out", "o1"))).to_have_text(nine(edited.forward.out[2][0]))
+    assert all_local(requests_made, server)
+
+
+def test_an_edge_shows_its_chain_rule_by_mouse_and_by_keyboard(page, server, requests_made):
+    open_lab(page, server)
+    for phase in PHASES[1:5]:
+        press(page, "ArrowRight", phase)
+
+    # Click w6 (h2 → o1) at 60 % of its length, past its label and the crossing with w7.
+    line = by_id(page, ids.edge("w6")).locator("line.wire")
+    x1, y1, x2, y2 = (float(line.get_attribute(a)) for a in ("x1", "y1", "x2", "y2"))
+    box = by_id(page, ids.GRAPH).bounding_box()
+    width = float(by_id(page, ids.GRAPH).get_attribute("viewBox").split()[2])
+    scale = box["width"] / width
+    page.mouse.click(
+        box["x"] + (x1 + 0.6 * (x2 - x1)) * scale, box["y"] + (y1 + 0.6 * (y2 - y1)) * scale
+    )
+    expect(page.locator("#chain-select")).to_have_value("w6")
+    expect(by_id(page, ids.CHAIN + "-formula")).to_have_attribute(
+        "data-result", nine(ref.GRADS["w6"])
+    )
+
+    # The keyboard: Tab to an edge (it is focusable), Enter chooses it.
+    edge = by_id(page, ids.edge("w1"))
+    edge.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#chain-select")).to_have_value("w1")
+    expect(by_id(page, ids.edge("w1"))).to_be_focused()
+    expect(by_id(page, ids.CHAIN)).to_contain_text("layer 1")  # not computed yet
+    press(page, "ArrowRight", "backward:1")
+    expect(by_id(page, ids.CHAIN + "-formula")).to_have_attribute(
+        "data-result", nine(ref.GRADS["w1"])
+    )
+    assert all_local(requests_made, server)
+
+
+def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_made, artifacts):
+    assert page.viewport_size == {"width": 1280, "height": 720}
+    open_lab(page, server)
+    press_to_present = page.locator(".page.present")
+    page.keyboard.press("p")
+    expect(press_to_present).to_have_count(1)
+    for hidden in (ids.DELTAS, ids.PARAMS, ids.WEIGHTS, ids.CHAIN, "btn-train"):
+        expect(by_id(page, hidden)).to_be_hidden()
+    for phase in PHASES:
+        if phase != "ready":
+            press(page, "ArrowRight", phase)
+        fits = page.evaluate(
+            """() => {
+                const e = document.getElementById('explain');
+                const g = document.getElementById('graph').getBoundingClientRect();
+                return {
+                    page: document.documentElement.scrollHeight <= innerHeight
+                        && document.documentElement.scrollWidth <= innerWidth,
+                    explain: e.scrollHeight <= e.clientHeight + 1
+                        && e.getBoundingClientRect().bottom <= innerHeight,
+                    graph: g.bottom <= innerHeight && g.right <= innerWidth,
+                };
+            }"""
+        )
+        assert fits == {"page": True, "explain": True, "graph": True}, phase
+        if phase == "backward:1":
+            page.wait_for_timeout(400)  # htmx's settle and the edges' fade
+            page.screenshot(path=artifacts / "presentation-1280x720.png")
+    size = page.locator("#explain .formula").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert size >= 16
+    page.keyboard.press("p")
+    expect(press_to_present).to_have_count(0)
+    assert (artifacts / "presentation-1280x720.png").stat().st_size > 10_000
+    assert all_local(requests_made, server)
+
+
+def test_contrast_theme_and_chinese(page, server, requests_made):
+    open_lab(page, server)
+    page.locator("#opt-theme").click()
+    expect(by_id(page, ids.PAGE)).to_have_class(re.compile(r"\btheme-contrast\b"))
+    page.locator("#opt-lang").click()
+    expect(by_id(page, ids.PAGE)).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("#btn-next")).to_contain_text("下一步")
+    press(page, "ArrowRight", "forward:1")
+    expect(by_id(page, ids.STATUS)).to_contain_text("前向传播")
+    background = by_id(page, ids.PAGE).evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(0, 0, 0)"
+    assert all_local(requests_made, server)
+
+
+def test_focus_is_visible_and_every_control_is_named(page, server):
+    open_lab(page, server)
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    expect(focused).to_have_id("btn-prev")
+    style = focused.evaluate(
+        "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]"
+    )
+    assert style == ["solid", "3px"]
+    for role in ("button", "textbox", "combobox", "switch"):
+        for element in page.get_by_role(role).all():
+            name = element.evaluate(
+                "e => e.getAttribute('aria-label') || e.labels?.[0]?.textContent || e.textContent"
+            )
+            assert name and name.strip(), element
+
+
+def test_train_then_reset(page, server):
+    open_lab(page, server)
+    page.locator("#iterations").fill("1000")
+    page.locator("#btn-train").click()
+    expect(by_id(page, ids.MESSAGE)).to_contain_text("Trained 1000 iterations")
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-iteration", "1001")
+    page.locator("#btn-reset").click()
+    expect(by_id(page, ids.LAB)).to_have_attribute("data-iteration", "1")
+
+
+@pytest.mark.parametrize("layers", ["2-16-16-16-2"])
+def test_a_large_network_can_be_stepped(page, server, layers):
+    open_lab(page, server)
+    page.locator("#new-layers").fill(layers)
+    page.locator("#btn-new").click()
+    expect(page.locator("#new-layers")).to_have_value("2-2-2")  # a new page
+    expect(by_id(page, ids.neuron("h3_16"))).to_have_count(1)
+    press(page, "ArrowRight", "forward:1")
