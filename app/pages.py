@@ -8,12 +8,13 @@ the forms still work: a POST answers with a redirect back to the page.
 """
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from app import forms, view
@@ -37,8 +38,18 @@ CSP = (
 )
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=ROOT / "templates")
-templates.env.trim_blocks = templates.env.lstrip_blocks = True
+# The page's actions on a network, each a POST route named lab_<action> (apart from the
+# API's own route names); the templates get these paths filled in with the id.
+PATHS = {
+    action: f"/n/{{id}}/{action}"
+    for action in ("next", "prev", "step", "reset", "train", "edit", "prefs", "new")
+}
+templates = Environment(
+    loader=FileSystemLoader(ROOT / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 static = StaticFiles(directory=ROOT / "static")
 
 
@@ -61,7 +72,7 @@ def home(request: Request, store: StoreDep) -> Response:
     return _redirect(store.add(ops.create({"preset": "classic"})).id)
 
 
-@router.post("/n/{id}/new", name="lab_new")
+@router.post(PATHS["new"], name="lab_new")
 def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network (from the new-network form), opened in place of this one."""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -90,27 +101,27 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
     return response
 
 
-@router.post("/n/{id}/next", name="lab_next")
+@router.post(PATHS["next"], name="lab_next")
 def next_phase(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.next_phase(s), None))
 
 
-@router.post("/n/{id}/prev", name="lab_prev")
+@router.post(PATHS["prev"], name="lab_prev")
 def prev_phase(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.prev_phase(s), None))
 
 
-@router.post("/n/{id}/step", name="lab_step")
+@router.post(PATHS["step"], name="lab_step")
 def step(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.step(s)[0], None))
 
 
-@router.post("/n/{id}/reset", name="lab_reset")
+@router.post(PATHS["reset"], name="lab_reset")
 def reset(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.reset(s), None))
 
 
-@router.post("/n/{id}/train", name="lab_train")
+@router.post(PATHS["train"], name="lab_train")
 def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     chosen = _prefs(request)
     t = TEXT[_lang(request, chosen)]
@@ -122,7 +133,7 @@ def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response
     return _act(request, store, id, op)
 
 
-@router.post("/n/{id}/edit", name="lab_edit")
+@router.post(PATHS["edit"], name="lab_edit")
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -136,7 +147,7 @@ def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, op, form=fields)
 
 
-@router.post("/n/{id}/prefs", name="lab_prefs")
+@router.post(PATHS["prefs"], name="lab_prefs")
 def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     chosen = prefs.read({k: v for k, v in form.items() if isinstance(v, str)}, _prefs(request))
     try:
@@ -167,16 +178,22 @@ def htmx(request: Request) -> Response:
 
 
 def _act(request: Request, store: Store, id: str, op, form: dict | None = None) -> Response:
-    """Apply op to the session atomically and answer with the lab, or its error inline."""
+    """Apply op to the session atomically and answer with the regions of the lab that it
+    changed, or with the error inline."""
+
+    def run(s: Session):
+        new, result = op(s)
+        return new, (s, result)
+
     try:
-        session, message = store.update(id, op)
+        session, (before, message) = store.update(id, run)
     except UnknownSession:
         return _gone(request)
     except InvalidInput as e:
         return _failed(request, store, id, e, form)
     if not _htmx(request):
         return RedirectResponse(f"/n/{id}", status_code=303)
-    return _render(request, session, "lab.html", message=message)
+    return _render(request, session, "changes.html", message=message, before=before)
 
 
 def _failed(
@@ -190,7 +207,7 @@ def _failed(
     invalid = view.Invalid(e.field, form[e.field], e.message) if form and e.field in form else None
     t = TEXT[_lang(request, _prefs(request))]
     message = t["invalid"].format(field=e.field, message=e.message)
-    name = "lab.html" if _htmx(request) else "index.html"
+    name = "changes.html" if _htmx(request) else "index.html"
     return _render(request, session, name, message=message, invalid=invalid, status=422)
 
 
@@ -202,22 +219,38 @@ def _render(
     message: str | None = None,
     invalid: view.Invalid | None = None,
     status: int = 200,
+    before: Session | None = None,
 ) -> HTMLResponse:
     chosen = chosen or _prefs(request)
-    lab = view.build(session, chosen, _lang(request, chosen), message, invalid, status >= 400)
-    urls = {a: request.app.url_path_for(f"lab_{a}", id=session.id) for a in ACTIONS}
+    lang = _lang(request, chosen)
+    body = html(session, name, chosen, lang, message, invalid, status >= 400, before)
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
         "Content-Security-Policy": CSP,
     }
-    context: dict[str, Any] = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids}
-    context["oob"] = name == "lab.html"  # a fragment also updates the live region outside it
-    return templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
-# The page's routes are named lab_<action> (apart from the API's own names).
-ACTIONS = ("next", "prev", "step", "reset", "train", "edit", "prefs", "new")
+def html(
+    session: Session,
+    name: str,
+    chosen: prefs.Prefs,
+    lang: str,
+    message: str | None = None,
+    invalid: view.Invalid | None = None,
+    error: bool = False,
+    before: Session | None = None,
+) -> str:
+    """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
+    lab that changed since `before` (changes.html: all of them without a before)."""
+    lab = view.build(session, chosen, lang, message, invalid, error)
+    urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
+    context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids}
+    if name == "changes.html":
+        old = view.build(before, chosen, lang) if before is not None else None
+        context |= {"oob": True, "regions": view.changed(old, lab)}
+    return templates.get_template(name).render(context)
 
 
 def _prefs(request: Request) -> prefs.Prefs:
@@ -243,5 +276,5 @@ def _gone(request: Request) -> Response:
     if _htmx(request):
         return Response(status_code=404, headers={"HX-Redirect": "/"})
     lang = _lang(request, _prefs(request))
-    context = {"t": TEXT[lang], "lang": lang}
-    return templates.TemplateResponse(request, "gone.html", context, status_code=404)
+    body = templates.get_template("gone.html").render(t=TEXT[lang], lang=lang)
+    return HTMLResponse(body, status_code=404)

@@ -171,7 +171,7 @@ def test_five_steps_reveal_every_delta_and_gradient_then_the_sixth_updates(clien
     assert page.attr(ids.delta("o1"), "data-result") is None
     for phase in ("forward:1", "forward:2", "loss", "backward:2", "backward:1"):
         page = post(client, lab + "/next")
-        assert page.attr(ids.LAB, "data-phase") == phase
+        assert page.attr(ids.STATUS, "data-phase") == phase
     for k, name in enumerate(("h1", "h2")):
         assert page.attr(ids.delta(name), "data-result") == nine(ref.DELTAS[0][k])
     for k, name in enumerate(("o1", "o2")):
@@ -180,10 +180,41 @@ def test_five_steps_reveal_every_delta_and_gradient_then_the_sixth_updates(clien
         assert nine(grad) in page.text(ids.grad_row(name))
     assert page.text(ids.E_TOTAL) == nine(ref.E_TOTAL)
     page = post(client, lab + "/next")
-    assert page.attr(ids.LAB, "data-phase") == "update"
+    assert page.attr(ids.STATUS, "data-phase") == "update"
     for name, new in ref.UPDATED.items():
         assert page.text(ids.grad_row(name)).endswith(nine(new))
     assert page.text(ids.E_AFTER) == nine(ref.E_AFTER_1)
+
+
+def regions(page: Page) -> set[str]:
+    return {i for i in page.ids if page.attr(i, "hx-swap-oob") == "true"}
+
+
+def test_a_step_answers_with_the_regions_it_changed(client, lab):
+    page = post(client, lab + "/next")  # forward:1: no δ yet, no chain rule yet
+    assert regions(page) == {ids.STATUS, ids.GRAPH, ids.EXPLAIN, ids.WEIGHTS}
+    assert page.attr(ids.ANNOUNCE, "hx-swap-oob") == "innerHTML"
+    assert "Forward pass · layer 1" in page.text(ids.ANNOUNCE)
+    for _ in range(3):
+        page = post(client, lab + "/next")  # backward:2 reveals δ_o and ∂E/∂w5
+    assert {ids.DELTAS, ids.CHAIN} <= regions(page)
+    post(client, f"{lab}/prefs", {"present": "on"})
+    page = post(client, lab + "/next")  # presenting: only what presentation shows
+    assert regions(page) == {ids.STATUS, ids.GRAPH, ids.EXPLAIN}
+
+
+def test_a_step_resends_the_edit_fields_only_when_the_parameters_change(client, lab):
+    table_w5 = ids.field("w5", "table")
+    for _ in range(5):
+        page = post(client, lab + "/next")
+        assert table_w5 not in page.elements
+    page = post(client, lab + "/next")  # the update: new weights
+    assert page.attr(ids.PARAMS, "hx-swap-oob") == "true"
+    assert page.attr(table_w5, "value") == numbers.fmt_input(ref.UPDATED["w5"])
+    page = post(client, lab + "/edit", {"w6": "0.5"})
+    assert page.attr(ids.field("w6", "table"), "value") == "0.5"
+    full = Page(client.get(lab).text)
+    assert full.attr(ids.PARAMS, "hx-swap-oob") is None and table_w5 in full.elements
 
 
 def test_numbers_appear_only_once_computed(client, lab):
@@ -196,12 +227,12 @@ def test_numbers_appear_only_once_computed(client, lab):
 def test_prev_steps_back_and_whole_iteration_applies_the_update(client, lab):
     post(client, lab + "/next")
     page = post(client, lab + "/prev")
-    assert page.attr(ids.LAB, "data-phase") == "ready"
+    assert page.attr(ids.STATUS, "data-phase") == "ready"
     page = post(client, lab + "/step")
-    assert page.attr(ids.LAB, "data-phase") == "update"
+    assert page.attr(ids.STATUS, "data-phase") == "update"
     assert state(client, lab)["iteration"] == 1
     page = post(client, lab + "/reset")
-    assert page.attr(ids.LAB, "data-phase") == "ready" and state(client, lab)["iteration"] == 0
+    assert page.attr(ids.STATUS, "data-phase") == "ready" and state(client, lab)["iteration"] == 0
 
 
 def test_without_javascript_a_step_redirects_back_to_the_page(client, lab):
@@ -232,7 +263,7 @@ def test_editing_w5_recomputes_out_o1_and_delta_o1_keeping_the_phase(client, lab
     for _ in range(4):
         post(client, lab + "/next")  # backward:2
     page = post(client, lab + "/edit", {"w5": "0.3"})
-    assert page.attr(ids.LAB, "data-phase") == "backward:2"
+    assert page.attr(ids.STATUS, "data-phase") == "backward:2"
     network = ops.create(
         {"preset": "classic", "weights": [[[0.15, 0.2], [0.25, 0.3]], [[0.3, 0.45], [0.5, 0.55]]]}
     )
@@ -282,7 +313,7 @@ def test_a_bad_edit_is_refused_inline_and_changes_nothing(client, lab, field, ty
     page = post(client, lab + "/edit", {field: typed}, status=422)
     assert page.attr(ids.MESSAGE, "role") == "alert"
     assert page.text(ids.MESSAGE).startswith(field)
-    assert page.attr(ids.LAB, "data-phase") == "forward:1"
+    assert page.attr(ids.STATUS, "data-phase") == "forward:1"
     assert state(client, lab) == before
     table_field = ids.field(field, "table")
     if table_field in page.elements and page.elements[table_field]["tag"] == "input":

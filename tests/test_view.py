@@ -11,8 +11,9 @@ import pytest
 
 from app import session as ops
 from app.engine import weight_name
-from app.view import Invalid, Prefs, build, ids, layout, numbers, palette, prefs, text
+from app.view import Invalid, Prefs, build, changed, ids, layout, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
+from app.view.lab import REGIONS
 from tests import reference as ref
 
 
@@ -389,3 +390,21 @@ def test_a_deep_network_is_drawn_with_names_only():
     assert all(e.label is None for e in view.graph.edges)
     assert view.status.label == "更新权重"
     assert weight_name((2, 16, 16, 16, 2), 3, 1, 15) in view.chain.options
+
+
+def test_regions_that_changed():
+    ready, forward = lab("ready"), lab("forward:1")
+    assert changed(None, ready) == list(REGIONS)
+    assert changed(ready, ready) == ["status"]  # always: it clears an earlier message
+    assert changed(ready, forward) == ["status", "graph", "explain", "weights"]
+    edited = build(ops.patch(at("forward:1"), {"weights": {"w5": 0.3}}), Prefs(), "en")
+    assert "params" in changed(forward, edited)
+    presenting = build(at("forward:2"), Prefs(present="on"), "en")
+    assert changed(forward, presenting) == ["status", "graph", "explain"]
+
+
+def test_plain_lines_of_numbers_are_one_mtext():
+    line = formula(lab("backward:2"), ids.delta("o1")).lines[1].math
+    assert line.count("<mtext>") == 1 and "<mn>" not in line
+    spaced = plain(line).replace("\u205f", " ")  # MathML's spacing: medium math spaces
+    assert spaced == "= −(0.01 − 0.751365070) · 0.751365070(1 − 0.751365070)"

@@ -77,6 +77,7 @@ class Legend:
 
 @dataclass(frozen=True)
 class Graph:
+    phase: str  # the kind of phase: ready, forward, loss, backward or update
     width: int
     height: int
     font: float
@@ -243,6 +244,7 @@ def build(stage: Stage, fields: Fields, colour: str, selected: str, t: dict) -> 
     legend = Legend(t["legend_grad"] if colour == "grad" else t["legend_weight"], pending, ticks)
     description = t["graph_desc"].format(colour=legend.title)
     return Graph(
+        stage.phase.split(":")[0],
         g.width,
         g.height,
         g.font,

@@ -352,3 +352,33 @@ def trained(t: dict, precision: int, before: Session, after: Session, result: Tr
     if result.diverged_at is not None:
         text += " " + t["diverged"].format(at=result.diverged_at)
     return text
+
+
+# The regions of the lab, each a template with one root id, and the parts of the view
+# each one draws. A step or an edit sends only the regions whose parts changed.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "status": ("status", "steps", "message", "error"),
+    "graph": ("graph",),
+    "explain": ("explanation",),
+    "deltas": ("deltas",),
+    "chain": ("chain",),
+    "weights": ("rows", "eta"),
+    "params": ("params", "invalid"),
+}
+SHOWN_IN_PRESENTATION = ("status", "graph", "explain")
+
+
+def changed(before: Lab | None, after: Lab) -> list[str]:
+    """The regions to redraw to go from `before` to `after` (all of them if no before);
+    in presentation mode, only those it shows (leaving it redraws the whole page).
+
+    The status always: it also clears the message of the answer before, which `before`
+    (the state, not the page) does not know about."""
+    regions = SHOWN_IN_PRESENTATION if after.prefs.present == "on" else tuple(REGIONS)
+    return [
+        r
+        for r in regions
+        if r == "status"
+        or before is None
+        or any(getattr(before, a) != getattr(after, a) for a in REGIONS[r])
+    ]

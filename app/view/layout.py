@@ -10,12 +10,12 @@ larger ones only by name, with the values in each element's title.
 from dataclasses import dataclass
 
 WIDTH = 1000
-LEFT, RIGHT, TOP = 150, 210, 30
+LEFT, RIGHT, TOP = 130, 170, 30
 MAX_SPACING, MIN_SPACING, COLUMN_HEIGHT = 190, 36, 640
 DETAIL_SPACING = 110  # below this, neurons are drawn by name only
 MAX_LABELLED_EDGES = 24  # per layer pair, above this edges carry no edit field
 LABEL_AT = 0.37  # edge labels sit this far along their edge, from the sending neuron
-BIAS_LABEL_AT = 0.25  # bias-edge labels near their bias node, below the others
+BIAS_LABEL_AT = 0.3  # bias-edge labels near their bias node, below the others
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ given as `Bare(x)` (a result standing alone after "=").
 """
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,11 +32,38 @@ class Bare:
     x: float
 
 
+MATHML = "http://www.w3.org/1998/Math/MathML"
+ET.register_namespace("", MATHML)
+_ROWS = (f"{{{MATHML}}}math", f"{{{MATHML}}}mrow")  # elements whose children form a row
+
+
 @lru_cache(maxsize=16384)
 def _template(latex: str, display: str) -> str:
     source = _SLOT.sub(lambda m: str(_SENTINEL + int(m.group(1))), latex)
     out = convert(source, display=display)
-    return _LETTERS.sub(lambda m: f"<mi>{''.join(_LETTER.findall(m.group(0)))}</mi>", out)
+    out = _LETTERS.sub(lambda m: f"<mi>{''.join(_LETTER.findall(m.group(0)))}</mi>", out)
+    return _slim(out)
+
+
+def _slim(mathml: str) -> str:
+    """The same formula with fewer elements: an <mrow> of one element is that element,
+    and an <mrow> in a row is part of that row. A page holds hundreds of formulas,
+    and the browser lays out every element of each at every step."""
+    root = ET.fromstring(mathml)
+
+    def visit(parent: ET.Element) -> None:
+        children: list[ET.Element] = []
+        for child in parent:
+            visit(child)
+            row = child.tag == f"{{{MATHML}}}mrow" and not child.attrib and not child.text
+            if row and (len(child) == 1 or parent.tag in _ROWS):
+                children.extend(child)
+            else:
+                children.append(child)
+        parent[:] = children
+
+    visit(root)
+    return ET.tostring(root, encoding="unicode", short_empty_elements=False)
 
 
 def _slot(value: float | Bare, precision: int) -> str:
@@ -47,6 +75,55 @@ def _slot(value: float | Bare, precision: int) -> str:
     return text
 
 
+# A line of numbers and operators only (= −(0.01 − 0.751365070) · 0.751365070(1 − …))
+# is written as one <mtext>: it looks the same in the math font, and the browser lays
+# out and htmx swaps one element instead of twenty (hundreds of these per step).
+_PLAIN = re.compile(r"(?:@\d+|\\cdot|[-+=()\[\]>,]|\d+(?:\.\d+)?|\s+)+")
+_TOKEN = re.compile(r"@(\d+)|(\\cdot)|([-+=>,])|([()\[\]])|(\d+(?:\.\d+)?)|\s+")
+_SPACE = "\u205f"  # medium mathematical space, as MathML puts around a binary operator
+
+
+def _plain(latex: str, values, precision: int) -> str:
+    """The text of a line of numbers and operators, spaced as MathML would."""
+    out: list[str] = []
+    operand = False  # whether the last token ends an operand (so a − after it is binary)
+    for m in _TOKEN.finditer(latex):
+        slot, cdot, op, bracket, digits = m.groups()
+        if slot is not None:
+            v = values[int(slot)]
+            x = v.x if isinstance(v, Bare) else v
+            text = numbers.fmt(x, precision)
+            out.append(f"({text})" if x < 0 and not isinstance(v, Bare) else text)
+            operand = True
+        elif cdot or op:
+            symbol = "·" if cdot else {"-": numbers.MINUS, ">": "&gt;"}.get(op, op)
+            if op == "-" and not operand:
+                out.append(symbol)  # a sign, not a subtraction
+            elif op == ",":
+                out.append(", ")
+            else:
+                out.append(f"{_SPACE}{symbol}{_SPACE}" if out else f"{symbol}{_SPACE}")
+            operand = False
+        elif bracket:
+            out.append(bracket)
+            operand = bracket in ")]"
+        elif digits:
+            out.append(digits)
+            operand = True
+    return "".join(out)
+
+
+def _numeric_tail(latex: str) -> int | None:
+    """Where the numbers of a line start: its first "=" outside braces after which there
+    are only numbers and operators (… = δ_o1 · out_h1 = @0 · @1 = @2 → at "= @0")."""
+    depth = 0
+    for k, ch in enumerate(latex):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if ch == "=" and depth == 0 and k > 0 and _PLAIN.fullmatch(latex[k:]):
+            return k
+    return None
+
+
 def render(
     latex: str,
     values: tuple[float | Bare, ...] | list[float | Bare] = (),
@@ -54,9 +131,18 @@ def render(
     display: str = "inline",
 ) -> Markup:
     """MathML for `latex`, with values[k] in slot @k."""
-    template = _template(latex, display)
+    if _PLAIN.fullmatch(latex):
+        text = _plain(latex, values, precision)
+        return Markup(f'<math xmlns="{MATHML}" display="{display}"><mtext>{text}</mtext></math>')
+    tail = _numeric_tail(latex)
+    head = latex if tail is None else latex[:tail]
+    template = _template(head, display)
     slots = [_slot(v, precision) for v in values]
-    return Markup(_MN_SENTINEL.sub(lambda m: slots[int(m.group(1))], template))
+    out = _MN_SENTINEL.sub(lambda m: slots[int(m.group(1))], template)
+    if tail is not None:
+        text = _SPACE + _plain(latex[tail:], values, precision)
+        out = out.removesuffix("</math>") + f"<mtext>{text}</mtext></math>"
+    return Markup(out)
 
 
 def shift(latex: str, by: int) -> str:

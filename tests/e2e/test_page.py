@@ -28,12 +28,12 @@ def by_id(page: Page, id: str):
 def open_lab(page: Page, server: str) -> None:
     page.goto(server + "/")
     expect(page).to_have_url(re.compile(r"/n/[\w-]+$"))
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "ready")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "ready")
 
 
 def press(page: Page, key: str, phase: str) -> None:
     page.keyboard.press(key)
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", phase)
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", phase)
 
 
 def shown(page: Page, id: str) -> str:
@@ -90,7 +90,7 @@ def test_quick_presses_are_all_applied_in_order(page, server, requests_made):
     open_lab(page, server)
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:1")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "backward:1")
     assert all_local(requests_made, server)
 
 
@@ -108,7 +108,7 @@ def test_editing_w5_updates_out_o1_and_delta_o1_in_place(page, server, requests_
         w5.press(key)
     page.wait_for_timeout(300)
     assert len(requests_made) == sent
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:2")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "backward:2")
 
     w5.fill("0.3")
     w5.press("Tab")
@@ -116,7 +116,7 @@ def test_editing_w5_updates_out_o1_and_delta_o1_in_place(page, server, requests_
     expect(by_id(page, ids.value("out", "o1"))).to_have_text(nine(edited.forward.out[2][0]))
     expect(by_id(page, ids.value("delta", "o1"))).to_have_text(nine(edited.backward.deltas[1][0]))
     assert nine(edited.forward.out[2][0]) != nine(ref.OUT[2][0])
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-phase", "backward:2")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "backward:2")
     expect(by_id(page, ids.field("w5", "table"))).to_have_value("0.3")
     expect(by_id(page, ids.field("w6", "graph"))).to_be_focused()  # focus kept across the swap
 
@@ -238,9 +238,9 @@ def test_train_then_reset(page, server):
     page.locator("#iterations").fill("1000")
     page.locator("#btn-train").click()
     expect(by_id(page, ids.MESSAGE)).to_contain_text("Trained 1000 iterations")
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-iteration", "1001")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-iteration", "1001")
     page.locator("#btn-reset").click()
-    expect(by_id(page, ids.LAB)).to_have_attribute("data-iteration", "1")
+    expect(by_id(page, ids.STATUS)).to_have_attribute("data-iteration", "1")
 
 
 @pytest.mark.parametrize("layers", ["2-16-16-16-2"])
