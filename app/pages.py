@@ -244,13 +244,13 @@ def html(
 ) -> str:
     """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
     lab that changed since `before` (changes.html: all of them without a before)."""
-    lab = view.build(session, chosen, lang, message, invalid, error)
-    urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
-    context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids}
+    regions = None
     if name == "changes.html":
-        old = view.build(before, chosen, lang) if before is not None else None
-        context |= {"oob": True, "regions": view.changed(old, lab)}
-    return templates.get_template(name).render(context)
+        regions = view.to_redraw(before, session, chosen, lang)
+    lab = view.build(session, chosen, lang, message, invalid, error, regions)
+    urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
+    context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
+    return templates.get_template(name).render(context, regions=regions)
 
 
 def _prefs(request: Request) -> prefs.Prefs:

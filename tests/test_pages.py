@@ -136,9 +136,15 @@ def test_same_url_serves_the_fragment_to_htmx(client, lab):
     assert r.text.lstrip().startswith(f'<div id="{ids.PAGE}"')
 
 
-def test_the_graph_is_one_svg_root_in_the_fragment(client, lab):
+def test_svg_is_swapped_only_as_whole_svg_roots(client, lab):
     html = client.get(lab, headers=HX).text
-    assert html.count("<svg") == 1 and f'<svg id="{ids.GRAPH}"' in html
+    assert html.count("<svg") == 2  # the graph, and the layer of fields over it
+    assert f'<svg id="{ids.GRAPH}"' in html and f'<svg id="{ids.GRAPH_FIELDS}"' in html
+    for action, data in (("next", {}), ("edit", {"w5": "0.3"}), ("edit", {"w5": "x"})):
+        answer = client.post(f"{lab}/{action}", data=data, headers=HX).text
+        swapped = re.findall(r"<(\w+)[^>]*hx-swap-oob", answer)
+        assert set(swapped) <= {"section", "svg", "p"}, swapped
+        assert f'<svg id="{ids.GRAPH}"' in answer
 
 
 def test_every_id_on_the_page_is_unique(client, lab):

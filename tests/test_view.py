@@ -11,9 +11,9 @@ import pytest
 
 from app import session as ops
 from app.engine import weight_name
-from app.view import Invalid, Prefs, build, changed, ids, layout, numbers, palette, prefs, text
+from app.view import Invalid, Prefs, build, ids, layout, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
-from app.view.lab import REGIONS
+from app.view.lab import REGIONS, to_redraw
 from tests import reference as ref
 
 
@@ -168,6 +168,21 @@ def test_layout_keeps_neurons_apart_and_inside_the_picture(layers):
         for b in points:
             if a != b:
                 assert (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 >= (2 * g.radius) ** 2
+
+
+def test_every_parameter_of_the_classic_network_has_a_field_on_the_graph():
+    names = {p.field.name for p in lab("ready").overlay.fields}
+    assert names == {
+        "i1",
+        "i2",
+        "target_o1",
+        "target_o2",
+        *ref.GRADS,
+        "b1_1",
+        "b1_2",
+        "b2_1",
+        "b2_2",
+    }
 
 
 def test_only_small_networks_get_values_and_fields_on_the_graph():
@@ -363,7 +378,7 @@ def test_every_edge_title_names_its_weight_and_value():
 
 def test_a_refused_entry_is_shown_back_as_typed():
     view = build(at("ready"), Prefs(), "en", invalid=Invalid("w5", "0.4x", "not a number"))
-    on_graph = next(e.label for e in view.graph.edges if e.name == "w5")
+    on_graph = next(p.field for p in view.overlay.fields if p.field.name == "w5")
     in_table = next(f for f in view.params.weights if f.name == "w5")
     for f in (on_graph, in_table):
         assert f.value == "0.4x" and f.error == "not a number"
@@ -374,8 +389,7 @@ def test_element_ids_are_unique():
     view = lab("update")
     found = [n.id for n in view.graph.nodes] + [e.id for e in view.graph.edges]
     found += [v.id for n in view.graph.nodes for v in n.values]
-    found += [e.label.id for e in view.graph.edges if e.label]
-    found += [n.field.id for n in view.graph.nodes if n.field]
+    found += [p.field.id for p in view.overlay.fields]
     found += [f.id for s in view.deltas for f in s.formulas] + [r.id for r in view.rows]
     assert len(found) == len(set(found))
 
@@ -387,20 +401,37 @@ def test_a_deep_network_is_drawn_with_names_only():
     assert len(view.graph.edges) == 2 * 16 + 16 * 16 * 2 + 16 * 2 + 16 * 3 + 2
     names = {n.name for n in view.graph.nodes}
     assert {"h1_1", "h3_16", "o2", "b4"} <= names
-    assert all(e.label is None for e in view.graph.edges)
+    assert view.overlay.fields == ()
     assert view.status.label == "更新权重"
     assert weight_name((2, 16, 16, 16, 2), 3, 1, 15) in view.chain.options
 
 
-def test_regions_that_changed():
-    ready, forward = lab("ready"), lab("forward:1")
-    assert changed(None, ready) == list(REGIONS)
-    assert changed(ready, ready) == ["status"]  # always: it clears an earlier message
-    assert changed(ready, forward) == ["status", "graph", "explain", "weights"]
-    edited = build(ops.patch(at("forward:1"), {"weights": {"w5": 0.3}}), Prefs(), "en")
-    assert "params" in changed(forward, edited)
-    presenting = build(at("forward:2"), Prefs(present="on"), "en")
-    assert changed(forward, presenting) == ["status", "graph", "explain"]
+def test_regions_to_redraw():
+    ready, forward = at("ready"), at("forward:1")
+    always = ["status", "graph", "explain"]
+    assert to_redraw(None, ready, Prefs(), "en") == list(REGIONS)
+    assert to_redraw(ready, forward, Prefs(), "en") == [*always, "weights"]  # active rows
+    assert to_redraw(forward, at("forward:2"), Prefs(), "en") == [*always, "weights"]
+    assert to_redraw(at("loss"), at("backward:2"), Prefs(), "en") == [
+        *always,
+        "deltas",
+        "chain",  # ∂E/∂w5, the default choice, is computed at backward:2
+        "weights",
+    ]
+    edited = ops.patch(forward, {"weights": {"w5": 0.3}})
+    assert "params" in to_redraw(forward, edited, Prefs(), "en")
+    assert to_redraw(ready, forward, Prefs(present="on"), "en") == always
+    assert "fields" in to_redraw(None, ready, Prefs(present="on"), "en")
+    assert to_redraw(forward, edited, Prefs(present="on"), "en") == [
+        *always[:2],
+        "fields",
+        "explain",
+    ]
+
+
+def test_a_lab_can_be_drawn_in_part():
+    view = build(at("loss"), Prefs(), "en", regions=["status", "graph"])
+    assert view.status and view.graph and view.deltas is None and view.params is None
 
 
 def test_plain_lines_of_numbers_are_one_mtext():

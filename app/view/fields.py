@@ -25,9 +25,6 @@ class Field:
     name: str
     label: str  # the accessible name
     value: str
-    x: float = 0.0  # on the graph: where it sits (its left or right end, see `anchor`)
-    y: float = 0.0
-    anchor: str = "middle"  # start, middle or end
     error: str | None = None
 
     @property
@@ -39,25 +36,24 @@ class Fields:
     def __init__(self, network: Network, precision: int, invalid: Invalid | None, t: dict):
         self.network, self.precision, self.invalid, self.t = network, precision, invalid, t
 
-    def _make(self, name: str, label: str, number: float, where: str, **place) -> Field:
+    def _make(self, name: str, label: str, number: float, where: str) -> Field:
         value, error = fmt_input(number, self.precision), None
         if self.invalid and self.invalid.name == name:
             value, error = self.invalid.text, self.invalid.message
-        return Field(ids.field(name, where), name, label, value, error=error, **place)
+        return Field(ids.field(name, where), name, label, value, error=error)
 
-    def param(self, name: str, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+    def param(self, name: str, where: str = "graph") -> Field:
         kind, l, j, i = parse_param_name(self.network.layers, name)
         value = self.network.weights[l][j, i] if kind == "weights" else self.network.biases[l][j]
-        return self._make(name, name, value, where, x=x, y=y)
+        return self._make(name, name, value, where)
 
-    def input(self, j: int, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+    def input(self, j: int, where: str = "graph") -> Field:
         name = ids.neuron_name(self.network.layers, 0, j)
-        return self._make(name, name, self.network.inputs[j], where, x=x, y=y, anchor="end")
+        return self._make(name, name, self.network.inputs[j], where)
 
-    def target(self, j: int, x: float = 0, y: float = 0, where: str = "graph") -> Field:
+    def target(self, j: int, where: str = "graph") -> Field:
         o = ids.neuron_name(self.network.layers, self.network.depth, j)
-        target = self.network.targets[j]
-        return self._make(f"target_{o}", f"target {o}", target, where, x=x, y=y, anchor="start")
+        return self._make(f"target_{o}", f"target {o}", self.network.targets[j], where)
 
     def learning_rate(self) -> Field:
         return self._make("learning_rate", "η", self.network.learning_rate, "table")

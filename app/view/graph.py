@@ -1,10 +1,12 @@
-"""The graph as drawn: neurons, bias nodes and edges with their places, colours and titles.
+"""The graph as drawn: neurons, bias nodes and edges with their places, colours and titles,
+and, over it, the edit fields of every input, target, weight and bias.
 
 Numbers appear on a neuron once the phase has computed them: net and out after the
 forward pass of its layer, E at the loss, δ after the backward pass of its layer. An
 edge is coloured by ∂E/∂w once the backward pass has reached it (or always by w, if
 so chosen), on one scale for the whole iteration so that colours do not shift as the
-phases go by.
+phases go by. The fields are their own layer (a second <svg> over the first, same
+coordinates), redrawn only when the parameters change: a step leaves them alone.
 """
 
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from app.engine import bias_name, weight_name
 from app.view import ids, palette
 from app.view.fields import Field, Fields
-from app.view.layout import BIAS_LABEL_AT, LABEL_AT, layout
+from app.view.layout import BIAS_LABEL_AT, LABEL_AT, Geometry, layout
 from app.view.numbers import fmt
 from app.view.stage import Stage
 
@@ -39,7 +41,6 @@ class Node:
     active: bool
     values: tuple[Value, ...]
     title: str
-    field: Field | None = None  # an input's value or an output's target
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,7 @@ class Edge:
     active: bool
     selected: bool
     bias: bool
-    updated: bool  # in update: its parameter has just changed
     title: str
-    label: Field | None  # the edit field drawn on the edge
-    label_x: float
-    label_y: float
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,25 @@ class Graph:
     description: str
 
 
-def build(stage: Stage, fields: Fields, colour: str, selected: str, t: dict) -> Graph:
+@dataclass(frozen=True)
+class Placed:
+    field: Field
+    x: float  # the left of its box
+    y: float  # the top of its box
+    width: float
+    height: float
+    kind: str  # input, target or edge
+    updated: bool  # in update: its parameter has just changed
+
+
+@dataclass(frozen=True)
+class Overlay:
+    width: int
+    height: int
+    fields: tuple[Placed, ...]
+
+
+def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
     net, tr = stage.network, stage.trace
     layers, depth, p = net.layers, net.depth, stage.precision
     g = layout(layers)
@@ -105,24 +120,20 @@ def build(stage: Stage, fields: Fields, colour: str, selected: str, t: dict) -> 
             name = ids.neuron_name(layers, l, j)
             x, y = g.neurons[(l, j)]
             values: list[Value] = []
-            field = None
-            if l == 0:
-                field = fields.input(j, x - g.radius - 8, y)
-            else:
-                if stage.forward(l):
-                    values += [
-                        v("net", name, "net", f.net[l - 1][j]),
-                        v("out", name, "out", f.out[l][j]),
-                    ]
-                if l == depth and stage.loss:
-                    values.append(v("E", name, "E", f.losses[j]))
-                if stage.backward(l):
-                    values.append(v("delta", name, "δ", b.deltas[l - 1][j]))
-                if l == depth:
-                    field = fields.target(j, x + g.radius + 8, y)
+            if l > 0 and stage.forward(l):
+                values += [
+                    v("net", name, "net", f.net[l - 1][j]),
+                    v("out", name, "out", f.out[l][j]),
+                ]
+            if l == depth and stage.loss:
+                values.append(v("E", name, "E", f.losses[j]))
+            if l > 0 and stage.backward(l):
+                values.append(v("delta", name, "δ", b.deltas[l - 1][j]))
             title = name + "".join(f"\n{val.label} = {val.text}" for val in values)
-            anchor = "end" if kind == "hidden" else "start"
-            vx = x + 0.5 * g.radius if kind == "hidden" else x - 0.5 * g.radius
+            hidden = kind == "hidden"
+            vx = x + 0.5 * g.radius if hidden else x - 0.5 * g.radius
+            anchor = "end" if hidden else "start"
+            active = stage.active_layer(l)
             nodes.append(
                 Node(
                     ids.neuron(name),
@@ -133,115 +144,55 @@ def build(stage: Stage, fields: Fields, colour: str, selected: str, t: dict) -> 
                     g.radius,
                     vx,
                     anchor,
-                    stage.active_layer(l),
+                    active,
                     tuple(values),
                     title,
-                    field,
                 )
             )
     for l in range(depth):
         x, y = g.bias_nodes[l]
         name = ids.bias_node_name(l)
-        nodes.append(
-            Node(
-                ids.bias_node(l),
-                name,
-                "bias",
-                x,
-                y,
-                g.bias_radius,
-                x,
-                "start",
-                False,
-                (),
-                f"{name} = 1",
-            )
-        )
+        r = g.bias_radius
+        nodes.append(Node(ids.bias_node(l), name, "bias", x, y, r, x, "start", False, (), name))
 
     grads = [*b.weight_grads, *b.bias_grads] if colour == "grad" else [*net.weights, *net.biases]
     largest = max(float(abs(a).max()) for a in grads)
 
-    def paint(l: int, value: float) -> tuple[str, str]:
+    def edge(name: str, l: int, start, end, lines: list[str], value: float, grad: float) -> Edge:
+        if stage.backward(l + 1):
+            lines.append(f"∂E/∂{name[0]} = {fmt(grad, p)}")
         if colour == "grad" and not stage.backward(l + 1):
-            return NEUTRAL, "pending"
-        s = palette.stroke(value, largest)
-        return s.style, s.sign
+            style, sign = NEUTRAL, "pending"
+        else:
+            s = palette.stroke(grad if colour == "grad" else value, largest)
+            style, sign = s.style, s.sign
+        active, chosen, bias = stage.active_edges(l), name == selected, name[0] == "b"
+        return Edge(
+            ids.edge(name), name, *start, *end, style, sign, active, chosen, bias, "\n".join(lines)
+        )
 
     shown = stage.shown
     edges: list[Edge] = []
     for l in range(depth):
         for j in range(layers[l + 1]):
-            end = g.neurons[(l + 1, j)]
-            to = ids.neuron_name(layers, l + 1, j)
+            end, to = g.neurons[(l + 1, j)], ids.neuron_name(layers, l + 1, j)
             for i in range(layers[l]):
-                name = weight_name(layers, l, j, i)
-                w, grad, new = shown.weights[l][j, i], b.weight_grads[l][j, i], tr.weights[l][j, i]
+                name, w = weight_name(layers, l, j, i), shown.weights[l][j, i]
                 lines = [f"{name}: {ids.neuron_name(layers, l, i)} → {to}", f"w = {fmt(w, p)}"]
-                if stage.backward(l + 1):
-                    lines.append(f"∂E/∂w = {fmt(grad, p)}")
-                if stage.updated:
-                    lines.append(f"w⁺ = {fmt(new, p)}")
-                start = g.neurons[(l, i)]
-                lx, ly = g.along(start, end, LABEL_AT)
-                style, sign = paint(l, grad if colour == "grad" else w)
                 edges.append(
-                    Edge(
-                        id=ids.edge(name),
-                        name=name,
-                        x1=start[0],
-                        y1=start[1],
-                        x2=end[0],
-                        y2=end[1],
-                        style=style,
-                        sign=sign,
-                        active=stage.active_edges(l),
-                        selected=name == selected,
-                        bias=False,
-                        updated=stage.updated,
-                        title="\n".join(lines),
-                        label=fields.param(name, lx, ly) if g.labelled[l] else None,
-                        label_x=lx,
-                        label_y=ly,
-                    )
+                    edge(name, l, g.neurons[(l, i)], end, lines, w, b.weight_grads[l][j, i])
                 )
-            name = bias_name(l, j)
-            bias, grad = shown.biases[l][j], b.bias_grads[l][j]
+            name, bias = bias_name(l, j), shown.biases[l][j]
             lines = [f"{name}: {ids.bias_node_name(l)} → {to}", f"b = {fmt(bias, p)}"]
-            if stage.backward(l + 1):
-                lines.append(f"∂E/∂b = {fmt(grad, p)}")
-            if stage.updated and shown.update_biases:
-                lines.append(f"b⁺ = {fmt(tr.biases[l][j], p)}")
-            start = g.bias_nodes[l]
-            lx, ly = g.along(start, end, BIAS_LABEL_AT)
-            style, sign = paint(l, grad if colour == "grad" else bias)
-            edges.append(
-                Edge(
-                    id=ids.edge(name),
-                    name=name,
-                    x1=start[0],
-                    y1=start[1],
-                    x2=end[0],
-                    y2=end[1],
-                    style=style,
-                    sign=sign,
-                    active=stage.active_edges(l),
-                    selected=name == selected,
-                    bias=True,
-                    updated=stage.updated and shown.update_biases,
-                    title="\n".join(lines),
-                    label=fields.param(name, lx, ly) if g.labelled[l] else None,
-                    label_x=lx,
-                    label_y=ly,
-                )
-            )
+            edges.append(edge(name, l, g.bias_nodes[l], end, lines, bias, b.bias_grads[l][j]))
 
     pending = colour == "grad" and not stage.backward(depth)
-    ticks = (
-        ()
-        if pending
-        else tuple(Tick(fmt(tk.magnitude, 3), tk.width) for tk in palette.ticks(largest))
+    ticks = palette.ticks(largest) if not pending else []
+    legend = Legend(
+        t["legend_grad"] if colour == "grad" else t["legend_weight"],
+        pending,
+        tuple(Tick(fmt(tk.magnitude, 3), tk.width) for tk in ticks),
     )
-    legend = Legend(t["legend_grad"] if colour == "grad" else t["legend_weight"], pending, ticks)
     description = t["graph_desc"].format(colour=legend.title)
     return Graph(
         stage.phase.split(":")[0],
@@ -255,3 +206,35 @@ def build(stage: Stage, fields: Fields, colour: str, selected: str, t: dict) -> 
         legend,
         description,
     )
+
+
+def overlay(stage: Stage, fields: Fields) -> Overlay:
+    """The edit fields on the graph: each input left of its neuron, each target right of
+    its neuron, each weight and bias on its edge (near the sending end)."""
+    net = stage.current
+    layers, depth = net.layers, net.depth
+    g: Geometry = layout(layers)
+    placed: list[Placed] = []
+    if not g.detail:
+        return Overlay(g.width, g.height, ())
+    for j in range(layers[0]):
+        x, y = g.neurons[(0, j)]
+        placed.append(Placed(fields.input(j), x - g.radius - 140, y - 17, 132, 34, "input", False))
+    for j in range(layers[-1]):
+        x, y = g.neurons[(depth, j)]
+        placed.append(Placed(fields.target(j), x + g.radius + 8, y - 17, 132, 34, "target", False))
+    updated = stage.updated
+    for l in range(depth):
+        if not g.labelled[l]:
+            continue
+        for j in range(layers[l + 1]):
+            end = g.neurons[(l + 1, j)]
+            for i in range(layers[l]):
+                x, y = g.along(g.neurons[(l, i)], end, LABEL_AT)
+                field = fields.param(weight_name(layers, l, j, i))
+                placed.append(Placed(field, x - 78, y - 15, 156, 30, "edge", updated))
+            x, y = g.along(g.bias_nodes[l], end, BIAS_LABEL_AT)
+            field = fields.param(bias_name(l, j))
+            changed = updated and net.update_biases
+            placed.append(Placed(field, x - 78, y - 15, 156, 30, "edge", changed))
+    return Overlay(g.width, g.height, tuple(placed))

@@ -15,6 +15,7 @@ CONTROLS = "controls"  # the step bar, never swapped by a step, so its requests 
 LAB = "lab"  # what a step or an edit changes
 STATUS = "status"
 GRAPH = "graph"
+GRAPH_FIELDS = "graph-fields"  # the edit fields, a layer over the graph
 EXPLAIN = "explain"
 DELTAS = "deltas"
 CHAIN = "chain"

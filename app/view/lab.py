@@ -2,6 +2,7 @@
 table, chain rule and edit table. The one place between the engine and the templates.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.engine import ACTIVATIONS, bias_name, parse_param_name, trace, weight_name
@@ -10,7 +11,7 @@ from app.session import Session, Training
 from app.view import ids
 from app.view.fields import Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
-from app.view.graph import Graph
+from app.view.graph import Graph, Overlay, overlay
 from app.view.graph import build as build_graph
 from app.view.numbers import PRECISIONS, fmt
 from app.view.prefs import Prefs
@@ -112,15 +113,17 @@ class Lab:
     t: dict
     prefs: Prefs
     precisions: tuple[int, ...]
-    status: Status
-    steps: tuple[Step, ...]
-    graph: Graph
-    explanation: Explanation
-    deltas: tuple[Section, ...]
-    rows: tuple[Row, ...]
-    chain: Chain
-    params: Params
-    eta: str  # η as shown
+    # Each region's parts; None for a region not drawn (see `build`'s regions).
+    status: Status | None
+    steps: tuple[Step, ...] | None
+    graph: Graph | None
+    overlay: Overlay | None  # the edit fields over the graph
+    explanation: Explanation | None
+    deltas: tuple[Section, ...] | None
+    rows: tuple[Row, ...] | None
+    chain: Chain | None
+    params: Params | None
+    eta: str | None  # η as shown
     message: str | None
     error: bool  # the message says what was refused
     invalid: Invalid | None  # the field that was refused, and what was typed into it
@@ -141,12 +144,19 @@ def build(
     message: str | None = None,
     invalid: Invalid | None = None,
     error: bool = False,
+    regions: Iterable[str] | None = None,
 ) -> Lab:
+    """The lab for a session: all its regions, or only those named (see REGIONS)."""
+    wanted = set(REGIONS if regions is None else regions)
     t = TEXT[lang]
     stage = Stage.of(session, prefs.precision)
     it = Iteration(stage.shown, stage.trace, prefs.precision)
     fields = Fields(stage.current, prefs.precision, invalid, t)
     selected = _selected(stage, prefs.selected)
+
+    def draw(region: str, part):
+        return part() if region in wanted else None
+
     return Lab(
         id=session.id,
         lang=lang,
@@ -154,15 +164,16 @@ def build(
         t=t,
         prefs=prefs,
         precisions=PRECISIONS,
-        status=_status(session, stage, t),
-        steps=_steps(stage, t),
-        graph=build_graph(stage, fields, prefs.colour, selected, t),
-        explanation=_explanation(stage, it, t),
-        deltas=_deltas(stage, it, t),
-        rows=_rows(stage),
-        chain=_chain(stage, it, selected, t),
-        params=_params(stage, fields, t),
-        eta=fmt(stage.shown.learning_rate, prefs.precision),
+        status=draw("status", lambda: _status(session, stage, t)),
+        steps=draw("status", lambda: _steps(stage, t)),
+        graph=draw("graph", lambda: build_graph(stage, prefs.colour, selected, t)),
+        overlay=draw("fields", lambda: overlay(stage, fields)),
+        explanation=draw("explain", lambda: _explanation(stage, it, t)),
+        deltas=draw("deltas", lambda: _deltas(stage, it, t)),
+        rows=draw("weights", lambda: _rows(stage)),
+        chain=draw("chain", lambda: _chain(stage, it, selected, t)),
+        params=draw("params", lambda: _params(stage, fields, t)),
+        eta=draw("weights", lambda: fmt(stage.shown.learning_rate, prefs.precision)),
         message=message,
         error=error,
         invalid=invalid,
@@ -321,8 +332,8 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
     net = stage.current
     layers = net.layers
     return Params(
-        inputs=tuple(fields.input(j, where="table") for j in range(layers[0])),
-        targets=tuple(fields.target(j, where="table") for j in range(layers[-1])),
+        inputs=tuple(fields.input(j, "table") for j in range(layers[0])),
+        targets=tuple(fields.target(j, "table") for j in range(layers[-1])),
         learning_rate=fields.learning_rate(),
         update_biases=net.update_biases,
         activations=tuple(
@@ -335,8 +346,8 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
             )
             for k, name in enumerate(net.activations)
         ),
-        weights=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "w"),
-        biases=tuple(fields.param(n, where="table") for n in net.param_names() if n[0] == "b"),
+        weights=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "w"),
+        biases=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "b"),
     )
 
 
@@ -359,26 +370,27 @@ def trained(t: dict, precision: int, before: Session, after: Session, result: Tr
 REGIONS: dict[str, tuple[str, ...]] = {
     "status": ("status", "steps", "message", "error"),
     "graph": ("graph",),
+    "fields": ("overlay", "invalid"),
     "explain": ("explanation",),
     "deltas": ("deltas",),
     "chain": ("chain",),
     "weights": ("rows", "eta"),
     "params": ("params", "invalid"),
 }
-SHOWN_IN_PRESENTATION = ("status", "graph", "explain")
+SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
+ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
 
 
-def changed(before: Lab | None, after: Lab) -> list[str]:
-    """The regions to redraw to go from `before` to `after` (all of them if no before);
-    in presentation mode, only those it shows (leaving it redraws the whole page).
-
-    The status always: it also clears the message of the answer before, which `before`
-    (the state, not the page) does not know about."""
-    regions = SHOWN_IN_PRESENTATION if after.prefs.present == "on" else tuple(REGIONS)
-    return [
-        r
-        for r in regions
-        if r == "status"
-        or before is None
-        or any(getattr(before, a) != getattr(after, a) for a in REGIONS[r])
-    ]
+def to_redraw(before: Session | None, after: Session, prefs: Prefs, lang: str) -> list[str]:
+    """The regions to redraw to go from the lab of `before` to that of `after` (all of
+    them without a before): those a step or an edit nearly always changes, and of the
+    others those whose parts changed. In presentation mode only those it shows (leaving
+    it redraws the whole page). The status always, also because it clears the message
+    of the answer before."""
+    shown = SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
+    if before is None:
+        return list(shown)
+    rest = [r for r in shown if r not in ALWAYS]
+    old, new = (build(s, prefs, lang, regions=rest) for s in (before, after))
+    changed = [r for r in rest if any(getattr(old, a) != getattr(new, a) for a in REGIONS[r])]
+    return [r for r in shown if r in ALWAYS or r in changed]

@@ -83,17 +83,16 @@ _TOKEN = re.compile(r"@(\d+)|(\\cdot)|([-+=>,])|([()\[\]])|(\d+(?:\.\d+)?)|\s+")
 _SPACE = "\u205f"  # medium mathematical space, as MathML puts around a binary operator
 
 
-def _plain(latex: str, values, precision: int) -> str:
-    """The text of a line of numbers and operators, spaced as MathML would."""
-    out: list[str] = []
+@lru_cache(maxsize=16384)
+def _plain_parts(latex: str) -> tuple[str | int, ...]:
+    """A line of numbers and operators as text, spaced as MathML would, with the slot
+    numbers (ints) in place of their numbers."""
+    out: list[str | int] = []
     operand = False  # whether the last token ends an operand (so a − after it is binary)
     for m in _TOKEN.finditer(latex):
         slot, cdot, op, bracket, digits = m.groups()
         if slot is not None:
-            v = values[int(slot)]
-            x = v.x if isinstance(v, Bare) else v
-            text = numbers.fmt(x, precision)
-            out.append(f"({text})" if x < 0 and not isinstance(v, Bare) else text)
+            out.append(int(slot))
             operand = True
         elif cdot or op:
             symbol = "·" if cdot else {"-": numbers.MINUS, ">": "&gt;"}.get(op, op)
@@ -110,9 +109,20 @@ def _plain(latex: str, values, precision: int) -> str:
         elif digits:
             out.append(digits)
             operand = True
-    return "".join(out)
+    return tuple(out)
 
 
+def _plain(latex: str, values, precision: int) -> str:
+    def number(v: float | Bare) -> str:
+        x = v.x if isinstance(v, Bare) else v
+        text = numbers.fmt(x, precision)
+        return f"({text})" if x < 0 and not isinstance(v, Bare) else text
+
+    parts = _plain_parts(latex)
+    return "".join(number(values[p]) if isinstance(p, int) else p for p in parts)
+
+
+@lru_cache(maxsize=16384)
 def _numeric_tail(latex: str) -> int | None:
     """Where the numbers of a line start: its first "=" outside braces after which there
     are only numbers and operators (… = δ_o1 · out_h1 = @0 · @1 = @2 → at "= @0")."""
