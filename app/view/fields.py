@@ -53,7 +53,8 @@ class Fields:
 
     def target(self, j: int, where: str = "graph") -> Field:
         o = ids.neuron_name(self.network.layers, self.network.depth, j)
-        return self._make(f"target_{o}", f"target {o}", self.network.targets[j], where)
+        label = f"{self.t['target']} {o}"
+        return self._make(f"target_{o}", label, self.network.targets[j], where)
 
     def learning_rate(self) -> Field:
         return self._make("learning_rate", "η", self.network.learning_rate, "table")
