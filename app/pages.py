@@ -29,6 +29,7 @@ from app.view.text import TEXT, pick
 ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 NETWORK_COOKIE = "bl_network"
+REFUSED = "_refused"  # sent with an edit while the page shows a refused entry
 YEAR = 365 * 24 * 3600
 # The page talks to its own server only; everything it loads comes from here.
 CSP = (
@@ -135,7 +136,17 @@ def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response
 
 @router.post(PATHS["edit"], name="lab_edit")
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != REFUSED}
+    # The field typed into already reads as typed: if that is how the new value is
+    # written, and no refused entry is on show (the page then sends REFUSED), the
+    # fields are not redrawn.
+    typed = None
+    if len(fields) == 1 and REFUSED not in form:
+        ((name, text),) = fields.items()
+        where = {ids.field(name, w): w for w in ("graph", "table")}
+        trigger = request.headers.get("HX-Trigger", "")
+        if trigger in where:
+            typed = view.Invalid(name, text, None, where[trigger])
 
     def op(s: Session) -> tuple[Session, None]:
         name, changes = forms.changes(s.network, fields)
@@ -144,7 +155,7 @@ def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
         except InvalidInput as e:  # name the field as the page knows it
             raise InvalidInput(name, e.message) from None
 
-    return _act(request, store, id, op, form=fields)
+    return _act(request, store, id, op, form=fields, typed=typed)
 
 
 @router.post(PATHS["prefs"], name="lab_prefs")
@@ -177,7 +188,14 @@ def htmx(request: Request) -> Response:
     return FileResponse(HTMX, media_type="text/javascript", headers=headers)
 
 
-def _act(request: Request, store: Store, id: str, op, form: dict | None = None) -> Response:
+def _act(
+    request: Request,
+    store: Store,
+    id: str,
+    op,
+    form: dict | None = None,
+    typed: view.Invalid | None = None,
+) -> Response:
     """Apply op to the session atomically and answer with the regions of the lab that it
     changed, or with the error inline."""
 
@@ -193,7 +211,7 @@ def _act(request: Request, store: Store, id: str, op, form: dict | None = None) 
         return _failed(request, store, id, e, form)
     if not _htmx(request):
         return RedirectResponse(f"/n/{id}", status_code=303)
-    return _render(request, session, "changes.html", message=message, before=before)
+    return _render(request, session, "changes.html", message=message, before=(before, typed))
 
 
 def _failed(
@@ -219,7 +237,7 @@ def _render(
     message: str | None = None,
     invalid: view.Invalid | None = None,
     status: int = 200,
-    before: Session | None = None,
+    before: tuple[Session, view.Invalid | None] | None = None,
 ) -> HTMLResponse:
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
@@ -240,13 +258,14 @@ def html(
     message: str | None = None,
     invalid: view.Invalid | None = None,
     error: bool = False,
-    before: Session | None = None,
+    before: tuple[Session, view.Invalid | None] | None = None,
 ) -> str:
     """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
     lab that changed since `before` (changes.html: all of them without a before)."""
     regions = None
     if name == "changes.html":
-        regions = view.to_redraw(before, session, chosen, lang)
+        old, typed = before or (None, None)
+        regions = view.to_redraw(old, session, chosen, lang, typed)
     lab = view.build(session, chosen, lang, message, invalid, error, regions)
     urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}

@@ -335,6 +335,30 @@ def test_an_edit_that_would_overflow_is_refused(client, lab):
     assert state(client, lab)["weights"][1][0][0] == 0.4
 
 
+def edit_from(client, lab: str, field: str, text: str, extra: dict | None = None) -> Page:
+    headers = HX | {"HX-Trigger": field}
+    r = client.post(
+        lab + "/edit", data={field.split("-", 2)[2]: text, **(extra or {})}, headers=headers
+    )
+    return Page(r.text)
+
+
+def test_an_edit_redraws_the_fields_unless_they_already_read_as_typed(client, lab):
+    graph_w5, table_w5 = ids.field("w5", "graph"), ids.field("w5", "table")
+    page = edit_from(client, lab, graph_w5, "0.3")  # the graph's field reads "0.3" already
+    assert ids.GRAPH_FIELDS not in regions(page) and ids.GRAPH in regions(page)
+    assert page.attr(table_w5, "value") == "0.3"  # the table's did not: redrawn
+    page = edit_from(client, lab, table_w5, "0.350")  # written 0.35: both redrawn
+    assert {ids.GRAPH_FIELDS, ids.PARAMS} <= regions(page)
+    assert page.attr(graph_w5, "value") == page.attr(table_w5, "value") == "0.35"
+    page = edit_from(client, lab, graph_w5, "nope")  # refused: marked, and the page knows
+    assert page.attr(ids.REFUSED, "value") == "w5"
+    page = edit_from(client, lab, graph_w5, "0.25", {"_refused": "w5"})
+    assert ids.GRAPH_FIELDS in regions(page) and ids.REFUSED not in page.elements
+    assert page.attr(graph_w5, "aria-invalid") is None
+    assert state(client, lab)["weights"][1][0][0] == 0.25
+
+
 def test_two_fields_at_once_are_refused(client, lab):
     post(client, lab + "/edit", {"w5": "0.1", "w6": "0.2"}, status=422)
 

@@ -410,8 +410,8 @@ def test_regions_to_redraw():
     ready, forward = at("ready"), at("forward:1")
     always = ["status", "graph", "explain"]
     assert to_redraw(None, ready, Prefs(), "en") == list(REGIONS)
-    assert to_redraw(ready, forward, Prefs(), "en") == [*always, "weights"]  # active rows
-    assert to_redraw(forward, at("forward:2"), Prefs(), "en") == [*always, "weights"]
+    assert to_redraw(ready, forward, Prefs(), "en") == [*always, "weights"]  # out of h1, h2
+    assert to_redraw(forward, at("forward:2"), Prefs(), "en") == always
     assert to_redraw(at("loss"), at("backward:2"), Prefs(), "en") == [
         *always,
         "deltas",

@@ -14,9 +14,12 @@ from app.view.numbers import fmt_input
 
 @dataclass(frozen=True)
 class Invalid:
+    """A field whose text is not (yet) the value's: refused with a message, or as typed."""
+
     name: str  # the form name of the field
     text: str  # what was typed
-    message: str
+    message: str | None  # why it was refused; None for an entry accepted as typed
+    where: str | None = None  # the one field typed into (graph or table); None: both
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ class Fields:
 
     def _make(self, name: str, label: str, number: float, where: str) -> Field:
         value, error = fmt_input(number, self.precision), None
-        if self.invalid and self.invalid.name == name:
-            value, error = self.invalid.text, self.invalid.message
+        invalid = self.invalid
+        if invalid and invalid.name == name and invalid.where in (None, where):
+            value, error = invalid.text, invalid.message
         return Field(ids.field(name, where), name, label, value, error=error)
 
     def param(self, name: str, where: str = "graph") -> Field:

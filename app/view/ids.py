@@ -22,6 +22,7 @@ CHAIN = "chain"
 WEIGHTS = "weights"
 PARAMS = "params"
 MESSAGE = "message"
+REFUSED = "refused"  # present while a refused entry is on show
 ANNOUNCE = "announce"  # a live region outside the lab, so that each change is read out
 ITERATIONS = "iterations"
 E_TOTAL = "e-total"

@@ -45,7 +45,7 @@ MAX_LISTED = 16  # longer lists of gradients or updates are cut, the rest are in
 class Section:
     title: str
     formulas: tuple[Formula, ...]
-    active: bool = False
+    layer: int | None = None  # for the δ panel: the layer (the page highlights it in its phase)
     pending: str | None = None  # why its numbers are not shown yet
     more: str | None = None  # how many more there are, in the table
 
@@ -74,7 +74,7 @@ class Row:
     out: str | None
     grad: str | None
     new: str | None  # w⁺ in update; "fixed" for biases not updated
-    active: bool
+    layer: int  # the layer it feeds (the page highlights it in forward:k and backward:k)
 
 
 @dataclass(frozen=True)
@@ -256,8 +256,7 @@ def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
         )
         title = phase_label(f"backward:{layer}", depth, t)
         pending = None if revealed else t["deltas_pending"]
-        active = stage.phase == f"backward:{layer}"
-        sections.append(Section(title, formulas, active, pending))
+        sections.append(Section(title, formulas, layer, pending))
     return tuple(sections)
 
 
@@ -267,7 +266,6 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
     rows = []
     for l in range(net.depth):
         shown = stage.backward(l + 1)
-        active = stage.active_edges(l)
         for j in range(layers[l + 1]):
             to = ids.neuron_name(layers, l + 1, j)
             delta = fmt(b.deltas[l][j], p) if shown else None
@@ -283,7 +281,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
                         fmt(f.out[l][i], p) if stage.forward(l) else None,
                         fmt(b.weight_grads[l][j, i], p) if shown else None,
                         fmt(tr.weights[l][j, i], p) if stage.updated else None,
-                        active,
+                        l + 1,
                     )
                 )
         for j in range(layers[l + 1]):
@@ -301,7 +299,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
                     "1",
                     fmt(b.bias_grads[l][j], p) if shown else None,
                     new,
-                    active,
+                    l + 1,
                 )
             )
     return tuple(rows)
@@ -381,16 +379,27 @@ SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
 
 
-def to_redraw(before: Session | None, after: Session, prefs: Prefs, lang: str) -> list[str]:
+def to_redraw(
+    before: Session | None,
+    after: Session,
+    prefs: Prefs,
+    lang: str,
+    typed: Invalid | None = None,
+) -> list[str]:
     """The regions to redraw to go from the lab of `before` to that of `after` (all of
     them without a before): those a step or an edit nearly always changes, and of the
     others those whose parts changed. In presentation mode only those it shows (leaving
     it redraws the whole page). The status always, also because it clears the message
-    of the answer before."""
+    of the answer before.
+
+    After an edit, `typed` is the field as the person left it: its fields need no
+    redrawing if they already read as the new value would be written."""
     shown = SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
     if before is None:
         return list(shown)
     rest = [r for r in shown if r not in ALWAYS]
-    old, new = (build(s, prefs, lang, regions=rest) for s in (before, after))
-    changed = [r for r in rest if any(getattr(old, a) != getattr(new, a) for a in REGIONS[r])]
+    old = build(before, prefs, lang, invalid=typed, regions=rest)
+    new = build(after, prefs, lang, regions=rest)
+    parts = {r: [a for a in REGIONS[r] if a != "invalid"] for r in rest}
+    changed = [r for r in rest if any(getattr(old, a) != getattr(new, a) for a in parts[r])]
     return [r for r in shown if r in ALWAYS or r in changed]

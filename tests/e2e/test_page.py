@@ -55,6 +55,10 @@ def test_the_keyboard_walks_one_iteration_with_the_tutorials_numbers(page, serve
 
     press(page, "ArrowRight", "forward:1")
     expect(by_id(page, ids.value("out", "h1"))).to_have_text(nine(ref.OUT[1][0]))
+    # The weights the phase works on are highlighted in the table (w1 … w4 into layer 1).
+    background = "e => getComputedStyle(e).backgroundColor"
+    assert by_id(page, ids.grad_row("w1")).evaluate(background) != "rgba(0, 0, 0, 0)"
+    assert by_id(page, ids.grad_row("w5")).evaluate(background) == "rgba(0, 0, 0, 0)"
     expect(by_id(page, ids.value("out", "o1"))).to_have_count(0)
     press(page, "ArrowRight", "forward:2")
     expect(by_id(page, ids.value("out", "o1"))).to_have_text(nine(ref.OUT[2][0]))
