@@ -17,6 +17,7 @@ been produced by then.
 """
 
 import contextlib
+import dataclasses
 import socket
 import statistics
 import subprocess
@@ -127,28 +128,32 @@ def key_to_paint(browser, url: str, layers: str | None, steps: int, edits: int, 
     return stepped, edited
 
 
-def render_ms(data: dict, name: str, repeats: int = 5) -> float:
-    """Median over every phase of the server's time to render `name` for the network."""
-    s = ops.create(data)
-    s = s.__class__(**{**s.__dict__, "id": "bench"})
+def render_ms(data: dict, name: str, prefs: Prefs | None = None, repeats: int = 5) -> float:
+    """Median over every phase of the server's time to render `name` for the network;
+    for the answer to a step (changes.html), the step into that phase."""
+    prefs = prefs or Prefs()
+    s = dataclasses.replace(ops.create(data), id="bench")
     samples = []
     for _ in range(len(ops.phases(s.network.depth))):
-        html(s, name, Prefs(), "en")  # the formulas' LaTeX is converted once, then cached
+        before, s = s, ops.next_phase(s)
+        step = (before, None) if name == "changes.html" else None
+        html(s, name, prefs, "en", before=step)  # LaTeX is converted once, then cached
         for _ in range(repeats):
             t0 = time.perf_counter()
-            html(s, name, Prefs(), "en")
+            html(s, name, prefs, "en", before=step)
             samples.append((time.perf_counter() - t0) * 1000)
-        s = ops.next_phase(s)
     return statistics.median(samples)
 
 
 def main() -> None:
     print("Server render time (median over every phase, in process)")
-    print("| network | page | page fragment | lab fragment |")
-    print("| --- | --- | --- | --- |")
+    print("| network | page | page fragment | lab fragment | step answer | step (presenting) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    presenting = Prefs(present="on")
     for label, data in (("2-2-2 classic", {"preset": "classic"}), ("2-16-16-16-2", WIDE)):
-        cells = [f"{render_ms(data, n):.1f} ms" for n in ("index.html", "page.html", "lab.html")]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        times = [render_ms(data, n) for n in ("index.html", "page.html", "lab.html")]
+        times += [render_ms(data, "changes.html"), render_ms(data, "changes.html", presenting)]
+        print(f"| {label} | " + " | ".join(f"{t:.1f} ms" for t in times) + " |")
 
     with serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
