@@ -12,7 +12,10 @@ from typing import Any
 
 from app.engine import ACTIVATIONS, LIMITS, InvalidInput, Network
 from app.engine.network import PRESETS
-from app.view import numbers
+from app.view import ids, numbers
+from app.view.fields import Invalid
+
+REFUSED = f"_{ids.REFUSED}"  # sent with an edit while the page shows a refused entry
 
 _PARAM = re.compile(r"^(?:w\d+|b\d+_\d+)$")
 _INPUT = re.compile(r"^i(\d+)$")
@@ -64,6 +67,17 @@ def changes(network: Network, form: Mapping[str, str]) -> tuple[str, dict[str, A
         activations[k] = text
         return name, {"activations": activations}
     raise InvalidInput(name, "no such field")
+
+
+def typed(fields: Mapping[str, str], trigger: str, refused: bool) -> Invalid | None:
+    """The field an edit was typed into, reading as typed (so that it need not be redrawn
+    if that is how the new value is written): known from htmx's HX-Trigger, the id of
+    the field; None if not known, or if a refused entry is on show (to be cleared)."""
+    if len(fields) != 1 or refused:
+        return None
+    ((name, text),) = fields.items()
+    where = {ids.field(name, w): w for w in ("graph", "table")}
+    return Invalid(name, text, None, where[trigger]) if trigger in where else None
 
 
 def _replace(values, name: str, k: int, text: str) -> list[float]:

@@ -1,10 +1,11 @@
 """The page: the lab as HTML, updated in place by htmx.
 
 `GET /` takes the browser to its own network, `GET /n/{id}` serves the page (or, to
-htmx, its fragment), and each POST runs one session operation through the store, the
-same operations as the JSON API, and answers with the fragment it changed: the lab
-for a step or an edit, the whole page for a display preference. Without JavaScript,
-the forms still work: a POST answers with a redirect back to the page.
+htmx, its lab), and each POST runs one session operation through the store, the same
+operations as the JSON API, and answers with what it changed: the regions of the lab
+that changed for a step or an edit (swapped out of band, see templates/changes.html),
+the whole page for a display preference. Without JavaScript the buttons still work:
+a POST answers with a redirect back to the page.
 """
 
 from pathlib import Path
@@ -29,7 +30,6 @@ from app.view.text import TEXT, pick
 ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 NETWORK_COOKIE = "bl_network"
-REFUSED = "_refused"  # sent with an edit while the page shows a refused entry
 YEAR = 365 * 24 * 3600
 # The page talks to its own server only; everything it loads comes from here.
 CSP = (
@@ -136,17 +136,8 @@ def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response
 
 @router.post(PATHS["edit"], name="lab_edit")
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
-    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != REFUSED}
-    # The field typed into already reads as typed: if that is how the new value is
-    # written, and no refused entry is on show (the page then sends REFUSED), the
-    # fields are not redrawn.
-    typed = None
-    if len(fields) == 1 and REFUSED not in form:
-        ((name, text),) = fields.items()
-        where = {ids.field(name, w): w for w in ("graph", "table")}
-        trigger = request.headers.get("HX-Trigger", "")
-        if trigger in where:
-            typed = view.Invalid(name, text, None, where[trigger])
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != forms.REFUSED}
+    typed = forms.typed(fields, request.headers.get("HX-Trigger", ""), forms.REFUSED in form)
 
     def op(s: Session) -> tuple[Session, None]:
         name, changes = forms.changes(s.network, fields)
