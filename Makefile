@@ -39,6 +39,7 @@ format: $(VENV)/.test
 bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
+	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache artifacts
