@@ -62,46 +62,46 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
-@router.post("/networks", status_code=201, response_model=State)
+@router.post("/networks", status_code=201, response_model=State, name="api_create_network")
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides."""
     s = store.add(ops.create(body.model_dump(exclude_unset=True)))
     return json(s.to_data(), 201)
 
 
-@router.get("/networks/{id}", response_model=State)
+@router.get("/networks/{id}", response_model=State, name="api_read_network")
 def read_network(id: str, store: StoreDep) -> Response:
     return json(store.get(id).to_data())
 
 
-@router.delete("/networks/{id}", status_code=204)
+@router.delete("/networks/{id}", status_code=204, name="api_delete_network")
 def delete_network(id: str, store: StoreDep) -> Response:
     store.delete(id)
     return Response(status_code=204)
 
 
-@router.patch("/networks/{id}", response_model=State)
+@router.patch("/networks/{id}", response_model=State, name="api_edit_network")
 def edit_network(id: str, body: PatchNetwork, store: StoreDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
     return json(_apply(store, id, lambda s: ops.patch(s, changes)).to_data())
 
 
-@router.post("/networks/{id}/forward", response_model=ForwardResult)
+@router.post("/networks/{id}/forward", response_model=ForwardResult, name="api_forward")
 def forward(id: str, store: StoreDep) -> Response:
     """The forward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | forward_data(trace(s.network).forward))
 
 
-@router.post("/networks/{id}/backward", response_model=BackwardResult)
+@router.post("/networks/{id}/backward", response_model=BackwardResult, name="api_backward")
 def backward(id: str, store: StoreDep) -> Response:
     """The backward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | backward_data(trace(s.network).backward))
 
 
-@router.post("/networks/{id}/step", response_model=StepResult)
+@router.post("/networks/{id}/step", response_model=StepResult, name="api_step")
 def step(id: str, store: StoreDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
     s, (t, after) = store.update(id, ops.step)
@@ -118,7 +118,7 @@ def step(id: str, store: StoreDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/train", response_model=TrainResult)
+@router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
 def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
     """Train up to 100,000 iterations; stops before numbers stop being finite."""
     s, t = store.update(id, lambda s: ops.run(s, body.iterations))
@@ -128,17 +128,17 @@ def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/phase/next", response_model=State)
+@router.post("/networks/{id}/phase/next", response_model=State, name="api_next_phase")
 def next_phase(id: str, store: StoreDep) -> Response:
     return json(_apply(store, id, ops.next_phase).to_data())
 
 
-@router.post("/networks/{id}/phase/prev", response_model=State)
+@router.post("/networks/{id}/phase/prev", response_model=State, name="api_prev_phase")
 def prev_phase(id: str, store: StoreDep) -> Response:
     return json(_apply(store, id, ops.prev_phase).to_data())
 
 
-@router.post("/networks/{id}/reset", response_model=State)
+@router.post("/networks/{id}/reset", response_model=State, name="api_reset")
 def reset(id: str, store: StoreDep) -> Response:
     """Back to the state the network was created with."""
     return json(_apply(store, id, ops.reset).to_data())
