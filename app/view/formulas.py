@@ -106,6 +106,11 @@ class Iteration:
     def b(self, l: int, j: int) -> str:
         return ids.tex_name(bias_name(l, j))
 
+    @staticmethod
+    def breakable(*parts: Markup) -> Markup:
+        """One line in parts that a narrow box may break between (each part a <math>)."""
+        return Markup(" ").join(parts)
+
     def done(self, fid: str, lines: list[Line], value: float | None) -> Formula:
         result = None if value is None else fmt(value, self.precision)
         return Formula(fid, tuple(lines), result, value)
@@ -263,9 +268,12 @@ class Iteration:
         name = weight_name(self.layers, l, j, i)
         b = self.trace.backward
         value = float(b.weight_grads[l][j, i])
-        latex = rf"{_slash(E_TOTAL, self.w(l, j, i))} = \delta_{{{self.x(l + 1, j)}}} \cdot "
-        latex += rf"{self.out_sym(l, i)} = @0 \cdot @1 = @2"
-        line = self.math(latex, b.deltas[l][j], self.trace.forward.out[l][i], Bare(value))
+        sym = rf"{_slash(E_TOTAL, self.w(l, j, i))} = \delta_{{{self.x(l + 1, j)}}} \cdot "
+        sym += self.out_sym(l, i)
+        num = self.math(
+            r"= @0 \cdot @1 = @2", b.deltas[l][j], self.trace.forward.out[l][i], Bare(value)
+        )
+        line = self.breakable(self.math(sym), num)
         return self.done(ids.explain_item("grad", name), [Line(line)], value)
 
     def bias_grad(self, l: int, j: int) -> Formula:
@@ -279,13 +287,14 @@ class Iteration:
     def update(self, l: int, j: int, i: int) -> Formula:
         name = weight_name(self.layers, l, j, i)
         value = float(self.trace.weights[l][j, i])
-        line = self.math(
-            rf"{self.w(l, j, i)}^{{+}} = @0 - @1 \cdot @2 = @3",
+        num = self.math(
+            r"= @0 - @1 \cdot @2 = @3",
             Bare(self.network.weights[l][j, i]),
             self.network.learning_rate,
             self.trace.backward.weight_grads[l][j, i],
             Bare(value),
         )
+        line = self.breakable(self.math(rf"{self.w(l, j, i)}^{{+}}"), num)
         return self.done(ids.explain_item("update", name), [Line(line)], value)
 
     def bias_update(self, l: int, j: int) -> Formula:

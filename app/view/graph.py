@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from app.engine import bias_name, weight_name
 from app.view import ids, palette
 from app.view.fields import Field, Fields
-from app.view.layout import BIAS_LABEL_AT, LABEL_AT, Geometry, layout
+from app.view.layout import LABEL_AT, Geometry, layout
 from app.view.numbers import fmt
 from app.view.stage import Stage
 
@@ -37,6 +37,7 @@ class Node:
     y: float
     r: float
     values_x: float  # where the values' text is anchored (see values_anchor)
+    values_y: float  # the top of the values' text
     values_anchor: str  # hidden: to the lower left (clear of the edge labels on the right)
     active: bool
     values: tuple[Value, ...]
@@ -78,6 +79,8 @@ class Graph:
     width: int
     height: int
     font: float
+    values_font: float
+    legend_font: float
     detail: bool
     legend_y: float
     nodes: tuple[Node, ...]
@@ -101,13 +104,14 @@ class Placed:
 class Overlay:
     width: int
     height: int
+    font: float
     fields: tuple[Placed, ...]
 
 
-def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
+def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = False) -> Graph:
     net, tr = stage.network, stage.trace
     layers, depth, p = net.layers, net.depth, stage.precision
-    g = layout(layers)
+    g = layout(layers, present)
     f, b = tr.forward, tr.backward
 
     def v(quantity: str, name: str, label: str, x: float) -> Value:
@@ -133,6 +137,9 @@ def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
             hidden = kind == "hidden"
             vx = x + 0.5 * g.radius if hidden else x - 0.5 * g.radius
             anchor = "end" if hidden else "start"
+            vy = y + g.radius + 4
+            if hidden and g.sizes.values_above and j < n / 2:
+                vy = y - g.radius - 8 - len(values) * 1.15 * g.sizes.values
             active = stage.active_layer(l)
             nodes.append(
                 Node(
@@ -143,6 +150,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
                     y,
                     g.radius,
                     vx,
+                    vy,
                     anchor,
                     active,
                     tuple(values),
@@ -153,7 +161,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
         x, y = g.bias_nodes[l]
         name = ids.bias_node_name(l)
         r = g.bias_radius
-        nodes.append(Node(ids.bias_node(l), name, "bias", x, y, r, x, "start", False, (), name))
+        nodes.append(Node(ids.bias_node(l), name, "bias", x, y, r, x, y, "start", False, (), name))
 
     grads = [*b.weight_grads, *b.bias_grads] if colour == "grad" else [*net.weights, *net.biases]
     largest = max(float(abs(a).max()) for a in grads)
@@ -199,6 +207,8 @@ def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
         g.width,
         g.height,
         g.font,
+        g.sizes.values,
+        g.sizes.field_font,
         g.detail,
         g.legend_y,
         tuple(nodes),
@@ -208,21 +218,25 @@ def build(stage: Stage, colour: str, selected: str, t: dict) -> Graph:
     )
 
 
-def overlay(stage: Stage, fields: Fields) -> Overlay:
+def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
     """The edit fields on the graph: each input left of its neuron, each target right of
     its neuron, each weight and bias on its edge (near the sending end)."""
     net = stage.current
     layers, depth = net.layers, net.depth
-    g: Geometry = layout(layers)
+    g: Geometry = layout(layers, present)
+    s = g.sizes
     placed: list[Placed] = []
     if not g.detail:
-        return Overlay(g.width, g.height, ())
+        return Overlay(g.width, g.height, s.field_font, ())
+    side, edge, h = s.side_field, s.edge_field, s.field_height
     for j in range(layers[0]):
         x, y = g.neurons[(0, j)]
-        placed.append(Placed(fields.input(j), x - g.radius - 140, y - 17, 132, 34, "input", False))
+        box = Placed(fields.input(j), x - g.radius - 8 - side, y - h / 2, side, h, "input", False)
+        placed.append(box)
     for j in range(layers[-1]):
         x, y = g.neurons[(depth, j)]
-        placed.append(Placed(fields.target(j), x + g.radius + 8, y - 17, 132, 34, "target", False))
+        box = Placed(fields.target(j), x + g.radius + 8, y - h / 2, side, h, "target", False)
+        placed.append(box)
     updated = stage.updated
     for l in range(depth):
         if not g.labelled[l]:
@@ -230,11 +244,16 @@ def overlay(stage: Stage, fields: Fields) -> Overlay:
         for j in range(layers[l + 1]):
             end = g.neurons[(l + 1, j)]
             for i in range(layers[l]):
-                x, y = g.along(g.neurons[(l, i)], end, LABEL_AT)
+                start = g.neurons[(l, i)]
+                x, y = g.along(start, end, LABEL_AT)
+                # Wide fields (presentation's) start clear of the sending neuron.
+                left = max(x - edge / 2, start[0] + g.radius + 6)
                 field = fields.param(weight_name(layers, l, j, i))
-                placed.append(Placed(field, x - 78, y - 15, 156, 30, "edge", updated))
-            x, y = g.along(g.bias_nodes[l], end, BIAS_LABEL_AT)
+                placed.append(Placed(field, left, y - h / 2, edge, h, "edge", updated))
+            start = g.bias_nodes[l]
+            x, y = g.along(start, end, g.sizes.bias_label_at)
+            left = max(x - edge / 2, start[0] + g.bias_radius + 6)
             field = fields.param(bias_name(l, j))
             changed = updated and net.update_biases
-            placed.append(Placed(field, x - 78, y - 15, 156, 30, "edge", changed))
-    return Overlay(g.width, g.height, tuple(placed))
+            placed.append(Placed(field, left, y - h / 2, edge, h, "edge", changed))
+    return Overlay(g.width, g.height, s.field_font, tuple(placed))

@@ -153,6 +153,7 @@ def build(
     it = Iteration(stage.shown, stage.trace, prefs.precision)
     fields = Fields(stage.current, prefs.precision, invalid, t)
     selected = _selected(stage, prefs.selected)
+    present = prefs.present == "on"
 
     def draw(region: str, part):
         return part() if region in wanted else None
@@ -166,8 +167,8 @@ def build(
         precisions=PRECISIONS,
         status=draw("status", lambda: _status(session, stage, t)),
         steps=draw("status", lambda: _steps(stage, t)),
-        graph=draw("graph", lambda: build_graph(stage, prefs.colour, selected, t)),
-        overlay=draw("fields", lambda: overlay(stage, fields)),
+        graph=draw("graph", lambda: build_graph(stage, prefs.colour, selected, t, present)),
+        overlay=draw("fields", lambda: overlay(stage, fields, present)),
         explanation=draw("explain", lambda: _explanation(stage, it, t)),
         deltas=draw("deltas", lambda: _deltas(stage, it, t)),
         rows=draw("weights", lambda: _rows(stage)),

@@ -5,6 +5,10 @@ on one another; each layer's bias node under its column, as in the tutorial's fi
 Room is left on the left for the input fields and on the right for the targets. Small
 networks are drawn in detail (values by each neuron, an edit field on each edge);
 larger ones only by name, with the values in each element's title.
+
+Presentation mode has its own sizes (`PRESENT`): the graph is shown larger there and
+read from the back of a room, so its text, its edit fields (wide enough for a weight's
+nine digits) and the room between neurons grow with it.
 """
 
 from dataclasses import dataclass
@@ -19,11 +23,34 @@ BIAS_LABEL_AT = 0.3  # bias-edge labels near their bias node, below the others
 
 
 @dataclass(frozen=True)
+class Sizes:
+    """Text and field sizes of a detailed graph, in SVG units."""
+
+    font: float  # neuron names
+    values: float  # the numbers by each neuron
+    field_font: float  # the edit fields' text (and the legend's)
+    edge_field: float  # width of a weight's field: its name and nine digits
+    side_field: float  # width of an input's or a target's field
+    field_height: float
+    max_spacing: float  # the most room between two neurons of a column
+    left: float  # room for the input fields
+    right: float  # room for the target fields
+    bias_drop: float  # from the lowest neuron down to the bias nodes
+    bias_label_at: float  # how far along its edge a bias's field sits
+    values_above: bool  # the first hidden neurons' values go above them, clear of the fields
+
+
+PAGE = Sizes(20, 17, 16, 156, 132, 30, MAX_SPACING, LEFT, RIGHT, 85, BIAS_LABEL_AT, False)
+PRESENT = Sizes(25, 25, 25, 242, 165, 42, 225, 160, 215, 240, 0.2, True)
+
+
+@dataclass(frozen=True)
 class Geometry:
     width: int
     height: int
     radius: float
     font: float  # base font size in SVG units
+    sizes: Sizes
     detail: bool
     neurons: dict[tuple[int, int], tuple[float, float]]  # (l, j) → centre
     bias_nodes: dict[int, tuple[float, float]]  # l → centre of the node feeding layer l+1
@@ -35,28 +62,30 @@ class Geometry:
         return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
 
 
-def layout(layers: tuple[int, ...]) -> Geometry:
+def layout(layers: tuple[int, ...], present: bool = False) -> Geometry:
     depth = len(layers) - 1
     widest = max(layers)
-    spacing = max(MIN_SPACING, min(MAX_SPACING, COLUMN_HEIGHT / widest))
+    sizes = PRESENT if present else PAGE
+    spacing = max(MIN_SPACING, min(sizes.max_spacing, COLUMN_HEIGHT / widest))
     detail = spacing >= DETAIL_SPACING
     radius = min(32.0, spacing * 0.36)
     # Without fields on the graph, no room is kept for them at the sides.
-    left, right = (LEFT, RIGHT) if detail else (60, 60)
+    left, right = (sizes.left, sizes.right) if detail else (60, 60)
     column = (WIDTH - left - right) / depth
     neurons = {}
     for l, n in enumerate(layers):
         for j in range(n):
             y = TOP + spacing * ((widest - n) / 2 + j + 0.5)
             neurons[(l, j)] = (left + l * column, y)
-    bias_y = TOP + spacing * widest + (85 if detail else 30)
+    bias_y = TOP + spacing * widest + (sizes.bias_drop if detail else 30)
     bias_nodes = {l: (left + l * column, bias_y) for l in range(depth)}
     legend_y = bias_y + 60
     return Geometry(
         width=WIDTH,
         height=round(legend_y + 50),
         radius=radius,
-        font=20.0 if detail else max(8.0, min(14.0, radius * 0.75)),
+        font=sizes.font if detail else max(8.0, min(14.0, radius * 0.75)),
+        sizes=sizes,
         detail=detail,
         neurons=neurons,
         bias_nodes=bias_nodes,

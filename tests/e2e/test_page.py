@@ -168,6 +168,22 @@ def test_an_edge_shows_its_chain_rule_by_mouse_and_by_keyboard(page, server, req
     assert all_local(requests_made, server)
 
 
+# The rendered size in px of a neuron's name, a number by a neuron and a weight's field:
+# the font size in SVG units times the graph's scale.
+RENDERED_SIZES = """() => {
+    const px = e => {
+        const svg = e.closest('svg');
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        return parseFloat(getComputedStyle(e).fontSize) * scale;
+    };
+    return {
+        name: px(document.querySelector('#graph .node.hidden .name')),
+        value: px(document.querySelector('#graph .node.hidden .values')),
+        field: px(document.querySelector('#graph-fields .field-box.edge input')),
+    };
+}"""
+
+
 def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_made, artifacts):
     assert page.viewport_size == {"width": 1280, "height": 720}
     open_lab(page, server)
@@ -196,6 +212,14 @@ def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_m
         if phase == "backward:1":
             page.wait_for_timeout(400)  # htmx's settle and the edges' fade
             page.screenshot(path=artifacts / "presentation-1280x720.png")
+            sizes = page.evaluate(RENDERED_SIZES)
+            assert min(sizes.values()) >= 18, sizes  # read from the back of a classroom
+    # After the update, every weight's field shows all nine digits.
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('#graph-fields .field-box.edge input')]
+            .filter(i => i.scrollWidth > i.clientWidth).map(i => i.value)"""
+    )
+    assert cut == []
     size = page.locator("#explain .formula").first.evaluate(
         "e => parseFloat(getComputedStyle(e).fontSize)"
     )
