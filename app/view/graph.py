@@ -64,6 +64,8 @@ class Edge:
 class Tick:
     text: str
     width: float
+    x: float  # in the legend's own units (before its scale)
+    y: float
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Legend:
     title: str
     pending: bool  # nothing coloured yet
     ticks: tuple[Tick, ...]
+    scale: float  # presentation's legend is larger, its ticks on a row of their own
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,6 @@ class Graph:
     height: int
     font: float
     values_font: float
-    legend_font: float
     detail: bool
     legend_y: float
     nodes: tuple[Node, ...]
@@ -196,10 +198,13 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
 
     pending = colour == "grad" and not stage.backward(depth)
     ticks = palette.ticks(largest) if not pending else []
+    # Ticks after the two swatches, or, when the legend is scaled up, on the next row.
+    x0, y, step = (290, 24, 150) if g.sizes.legend == 1 else (0, 54, 150)
     legend = Legend(
         t["legend_grad"] if colour == "grad" else t["legend_weight"],
         pending,
-        tuple(Tick(fmt(tk.magnitude, 3), tk.width) for tk in ticks),
+        tuple(Tick(fmt(tk.magnitude, 3), tk.width, x0 + k * step, y) for k, tk in enumerate(ticks)),
+        g.sizes.legend,
     )
     description = t["graph_desc"].format(colour=legend.title)
     return Graph(
@@ -208,7 +213,6 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
         g.height,
         g.font,
         g.sizes.values,
-        g.sizes.field_font,
         g.detail,
         g.legend_y,
         tuple(nodes),

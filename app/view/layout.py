@@ -28,7 +28,7 @@ class Sizes:
 
     font: float  # neuron names
     values: float  # the numbers by each neuron
-    field_font: float  # the edit fields' text (and the legend's)
+    field_font: float  # the edit fields' text
     edge_field: float  # width of a weight's field: its name and nine digits
     side_field: float  # width of an input's or a target's field
     field_height: float
@@ -38,10 +38,16 @@ class Sizes:
     bias_drop: float  # from the lowest neuron down to the bias nodes
     bias_label_at: float  # how far along its edge a bias's field sits
     values_above: bool  # the first hidden neurons' values go above them, clear of the fields
+    top: float  # above the first neurons
+    legend: float  # the legend's scale; above 1, its ticks get a row of their own
+    legend_gap: float  # from the bias nodes down to the legend
+    legend_height: float
 
 
-PAGE = Sizes(20, 17, 16, 156, 132, 30, MAX_SPACING, LEFT, RIGHT, 85, BIAS_LABEL_AT, False)
-PRESENT = Sizes(25, 25, 25, 242, 165, 42, 225, 160, 215, 240, 0.2, True)
+PAGE = Sizes(
+    20, 17, 16, 156, 132, 30, MAX_SPACING, LEFT, RIGHT, 85, BIAS_LABEL_AT, False, TOP, 1, 60, 50
+)
+PRESENT = Sizes(25, 25, 25, 236, 160, 42, 210, 150, 215, 235, 0.2, True, 20, 1.5, 45, 100)
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,14 @@ def layout(layers: tuple[int, ...], present: bool = False) -> Geometry:
     neurons = {}
     for l, n in enumerate(layers):
         for j in range(n):
-            y = TOP + spacing * ((widest - n) / 2 + j + 0.5)
+            y = sizes.top + spacing * ((widest - n) / 2 + j + 0.5)
             neurons[(l, j)] = (left + l * column, y)
-    bias_y = TOP + spacing * widest + (sizes.bias_drop if detail else 30)
+    bias_y = sizes.top + spacing * widest + (sizes.bias_drop if detail else 30)
     bias_nodes = {l: (left + l * column, bias_y) for l in range(depth)}
-    legend_y = bias_y + 60
+    legend_y = bias_y + sizes.legend_gap
     return Geometry(
         width=WIDTH,
-        height=round(legend_y + 50),
+        height=round(legend_y + sizes.legend_height),
         radius=radius,
         font=sizes.font if detail else max(8.0, min(14.0, radius * 0.75)),
         sizes=sizes,
