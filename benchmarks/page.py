@@ -31,18 +31,9 @@ from playwright.sync_api import sync_playwright
 from app import session as ops
 from app.pages import html
 from app.view import Prefs, ids
+from tests.e2e.browser import ARGS, CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WIDE = {"layers": [2, 16, 16, 16, 2], "inputs": [0.05, 0.1], "targets": [0.01, 0.99], "seed": 0}
 # In the page: time each key press (or the Tab that commits an edit) to the paint
 # after htmx's swap, and report it on the console.
@@ -156,7 +147,7 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(f"{t:.1f} ms" for t in times) + " |")
 
     with serve() as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         size, count = first_load(browser, url)
         print(f"\nFirst load: {size / 1024:.1f} KB in {count} requests (target < 100 KB)")
         print("\nKey press to painted update, headless Chromium at 1280×720 (median, p90)")

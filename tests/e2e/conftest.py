@@ -5,7 +5,6 @@ tests use /usr/bin/chromium (Debian's `chromium` package). Without it they skip 
 the reason, unless BACKPROP_LAB_REQUIRE_BROWSER=1 (as in CI), where they fail.
 """
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import pytest
 
 from app.pages import HTMX
 from tests.conftest import required
+from tests.e2e.browser import ARGS, CHROMIUM
 
-CHROMIUM = Path(os.environ.get("BACKPROP_LAB_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 HOST = "127.0.0.1"
@@ -47,15 +46,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": ARGS,
     }
 
 
