@@ -158,9 +158,10 @@ def test_legend_ticks_go_down_a_decade_each():
     assert [t.width for t in ticks] == sorted((t.width for t in ticks), reverse=True)
 
 
+@pytest.mark.parametrize("present", [False, True])
 @pytest.mark.parametrize("layers", [(2, 2, 2), (2, 16, 16, 16, 2), (1, 1), (16, 3, 16)])
-def test_layout_keeps_neurons_apart_and_inside_the_picture(layers):
-    g = layout.layout(layers)
+def test_layout_keeps_neurons_apart_and_inside_the_picture(layers, present):
+    g = layout.layout(layers, present)
     points = list(g.neurons.values()) + list(g.bias_nodes.values())
     for x, y in points:
         assert g.radius <= x <= g.width - g.radius and g.radius <= y <= g.height - g.radius
@@ -183,6 +184,28 @@ def test_every_parameter_of_the_classic_network_has_a_field_on_the_graph():
         "b2_1",
         "b2_2",
     }
+
+
+@pytest.mark.parametrize("present", ["off", "on"])
+def test_the_fields_on_the_graph_lie_inside_it_apart_and_clear_of_the_neurons(present):
+    view = lab("update", present=present)
+    boxes = [(p.x, p.y, p.x + p.width, p.y + p.height) for p in view.overlay.fields]
+    for x1, y1, x2, y2 in boxes:
+        assert 0 <= x1 <= x2 <= view.overlay.width
+        assert 0 <= y1 <= y2 <= view.overlay.height
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    for n in view.graph.nodes:
+        for x1, y1, x2, y2 in boxes:
+            nearest = (min(max(n.x, x1), x2), min(max(n.y, y1), y2))
+            assert (nearest[0] - n.x) ** 2 + (nearest[1] - n.y) ** 2 >= n.r**2 - 1e-9, n.name
+
+
+def test_presentation_draws_the_graph_in_larger_type():
+    page, present = lab("ready").graph, lab("ready", present="on").graph
+    assert present.font > page.font and present.values_font > page.values_font
+    assert lab("ready", present="on").overlay.font > lab("ready").overlay.font
 
 
 def test_only_small_networks_get_values_and_fields_on_the_graph():

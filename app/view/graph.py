@@ -233,13 +233,19 @@ def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
     if not g.detail:
         return Overlay(g.width, g.height, s.field_font, ())
     side, edge, h = s.side_field, s.edge_field, s.field_height
+    # Inputs and targets at the sides, within the picture (their text is aligned to the
+    # neuron, so a box cut short by the edge loses only empty room).
     for j in range(layers[0]):
         x, y = g.neurons[(0, j)]
-        box = Placed(fields.input(j), x - g.radius - 8 - side, y - h / 2, side, h, "input", False)
+        right = x - g.radius - 8
+        left = max(0.0, right - side)
+        box = Placed(fields.input(j), left, y - h / 2, right - left, h, "input", False)
         placed.append(box)
     for j in range(layers[-1]):
         x, y = g.neurons[(depth, j)]
-        box = Placed(fields.target(j), x + g.radius + 8, y - h / 2, side, h, "target", False)
+        left = x + g.radius + 8
+        width = min(side, g.width - left)
+        box = Placed(fields.target(j), left, y - h / 2, width, h, "target", False)
         placed.append(box)
     updated = stage.updated
     for l in range(depth):
