@@ -111,6 +111,10 @@ class Iteration:
         """One line in parts that a narrow box may break between (each part a <math>)."""
         return Markup(" ").join(parts)
 
+    def product(self, a: float, b: float, value: float) -> Markup:
+        """= a · b = value, breakable before the value."""
+        return self.breakable(self.math(r"= @0 \cdot @1", a, b), self.math("= @0", Bare(value)))
+
     def done(self, fid: str, lines: list[Line], value: float | None) -> Formula:
         result = None if value is None else fmt(value, self.precision)
         return Formula(fid, tuple(lines), result, value)
@@ -216,9 +220,7 @@ class Iteration:
                 )
             )
         )
-        lines.append(
-            Line(self.math(r"= @0 \cdot @1 = @2", b.dE_dout[l][j], b.dout_dnet[l][j], Bare(value)))
-        )
+        lines.append(Line(self.product(b.dE_dout[l][j], b.dout_dnet[l][j], value)))
         return self.done(fid, lines, value)
 
     def _paths(self, l: int, j: int) -> tuple[str, str, list[float], list[float]]:
@@ -253,15 +255,14 @@ class Iteration:
             lines.append(Line(self.math(rf"= ({paths_num})", *path_values)))
             lines.append(Line(self.math(rf"\cdot {dact_num}", *dact_values), continued=True))
             sums = " + ".join(f"@{k}" for k in range(len(terms)))
-            lines.append(
-                Line(self.math(rf"= ({sums}) \cdot @{len(terms)}", *terms, b.dout_dnet[l][j]))
+            line = self.breakable(
+                self.math(rf"= ({sums})", *terms), self.math(r"\cdot @0", b.dout_dnet[l][j])
             )
+            lines.append(Line(line))
         else:  # too many paths to write out: their sum, ∂E/∂out
             sum_, dact = Bare(path_values[0]), shift(dact_num, 1)
             lines.append(Line(self.math(rf"= @0 \cdot {dact}", sum_, *dact_values)))
-        lines.append(
-            Line(self.math(r"= @0 \cdot @1 = @2", b.dE_dout[l][j], b.dout_dnet[l][j], Bare(value)))
-        )
+        lines.append(Line(self.product(b.dE_dout[l][j], b.dout_dnet[l][j], value)))
         return self.done(fid, lines, value)
 
     def grad(self, l: int, j: int, i: int) -> Formula:
