@@ -49,6 +49,11 @@ def all_local(urls: list[str], server: str) -> bool:
     )
 
 
+# The formula lines in a box whose content is wider than the line (cut, or to be scrolled).
+OVERFLOWING = """box => [...document.querySelectorAll(box + ' .formula .line')]
+    .filter(line => line.scrollWidth > line.clientWidth + 1).map(line => line.textContent)"""
+
+
 def test_the_keyboard_walks_one_iteration_with_the_tutorials_numbers(page, server, requests_made):
     open_lab(page, server)
     expect(by_id(page, ids.value("out", "h1"))).to_have_count(0)
@@ -78,6 +83,8 @@ def test_the_keyboard_walks_one_iteration_with_the_tutorials_numbers(page, serve
             assert re.sub(r"\s", "", last_line).endswith(delta)
     for name, grad in ref.GRADS.items():
         expect(by_id(page, ids.grad_row(name)).locator(".grad")).to_have_text(nine(grad))
+    # Every formula beside the graph fits its box (long ones wrap): none is cut at its edge.
+    assert page.evaluate(OVERFLOWING, "#" + ids.EXPLAIN) == []
 
     press(page, "ArrowRight", "update")
     for name, new in ref.UPDATED.items():
@@ -212,6 +219,7 @@ def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_m
         if phase == "backward:1":
             page.wait_for_timeout(400)  # htmx's settle and the edges' fade
             page.screenshot(path=artifacts / "presentation-1280x720.png")
+            assert page.evaluate(OVERFLOWING, "#" + ids.EXPLAIN) == []
             sizes = page.evaluate(RENDERED_SIZES)
             assert min(sizes.values()) >= 18, sizes  # read from the back of a classroom
     # After the update, every weight's field shows all nine digits.
