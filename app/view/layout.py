@@ -47,7 +47,7 @@ class Sizes:
 PAGE = Sizes(
     20, 17, 16, 156, 132, 30, MAX_SPACING, LEFT, RIGHT, 85, BIAS_LABEL_AT, False, TOP, 1, 60, 50
 )
-PRESENT = Sizes(25, 25, 25, 244, 175, 42, 210, 150, 215, 235, 0.2, True, 20, 1.5, 45, 100)
+PRESENT = Sizes(25, 25, 25, 244, 175, 42, 210, 150, 215, 235, 0.2, True, 20, 1.55, 45, 105)
 
 
 @dataclass(frozen=True)

@@ -176,17 +176,20 @@ def test_an_edge_shows_its_chain_rule_by_mouse_and_by_keyboard(page, server, req
 
 
 # The rendered size in px of a neuron's name, a number by a neuron and a weight's field:
-# the font size in SVG units times the graph's scale.
+# the font size in SVG units times the graph's scale (the smaller of width's and height's:
+# the picture is fitted whole into its box).
 RENDERED_SIZES = """() => {
     const px = e => {
-        const svg = e.closest('svg');
-        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        const svg = e.closest('svg'), box = svg.getBoundingClientRect(), view = svg.viewBox.baseVal;
+        const scale = Math.min(box.width / view.width, box.height / view.height);
         return parseFloat(getComputedStyle(e).fontSize) * scale;
     };
     return {
         name: px(document.querySelector('#graph .node.hidden .name')),
         value: px(document.querySelector('#graph .node.hidden .values')),
         field: px(document.querySelector('#graph-fields .field-box.edge input')),
+        legend: px(document.querySelector('#graph .legend text:last-child'))
+            * document.querySelector('#graph .legend').transform.baseVal[1].matrix.a,
     };
 }"""
 
