@@ -225,10 +225,13 @@ def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_m
             assert page.evaluate(OVERFLOWING, "#" + ids.EXPLAIN) == []
             sizes = page.evaluate(RENDERED_SIZES)
             assert min(sizes.values()) >= 18, sizes  # read from the back of a classroom
-    # After the update, every weight's field shows all nine digits.
+    # After the update, every weight's field shows all nine digits, inside its box.
     cut = page.evaluate(
-        """() => [...document.querySelectorAll('#graph-fields .field-box.edge input')]
-            .filter(i => i.scrollWidth > i.clientWidth).map(i => i.value)"""
+        """() => [...document.querySelectorAll('#graph-fields foreignObject')]
+            .map(box => [box, box.querySelector('input')])
+            .filter(([box, i]) => i.scrollWidth > i.clientWidth
+                || i.getBoundingClientRect().right > box.getBoundingClientRect().right + 0.5)
+            .map(([box, i]) => i.id)"""
     )
     assert cut == []
     size = page.locator("#explain .formula").first.evaluate(
