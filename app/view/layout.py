@@ -14,40 +14,55 @@ nine digits) and the room between neurons grow with it.
 from dataclasses import dataclass
 
 WIDTH = 1000
-LEFT, RIGHT, TOP = 130, 170, 30
-MAX_SPACING, MIN_SPACING, COLUMN_HEIGHT = 190, 36, 640
+MIN_SPACING, COLUMN_HEIGHT = 36, 640
 DETAIL_SPACING = 110  # below this, neurons are drawn by name only
 MAX_LABELLED_EDGES = 24  # per layer pair, above this edges carry no edit field
 LABEL_AT = 0.37  # edge labels sit this far along their edge, from the sending neuron
-BIAS_LABEL_AT = 0.3  # bias-edge labels near their bias node, below the others
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """Text and field sizes of a detailed graph, in SVG units."""
+    """Text, fields and room of a detailed graph, in SVG units: the full page's by default."""
 
-    font: float  # neuron names
-    values: float  # the numbers by each neuron
-    field_font: float  # the edit fields' text
-    edge_field: float  # width of a weight's field: its name and nine digits
-    side_field: float  # width of an input's or a target's field
-    field_height: float
-    max_spacing: float  # the most room between two neurons of a column
-    left: float  # room for the input fields
-    right: float  # room for the target fields
-    bias_drop: float  # from the lowest neuron down to the bias nodes
-    bias_label_at: float  # how far along its edge a bias's field sits
-    values_above: bool  # the first hidden neurons' values go above them, clear of the fields
-    top: float  # above the first neurons
-    legend: float  # the legend's scale; above 1, its ticks get a row of their own
-    legend_gap: float  # from the bias nodes down to the legend
-    legend_height: float
+    font: float = 20  # neuron names
+    values: float = 17  # the numbers by each neuron
+    field_font: float = 16  # the edit fields' text
+    edge_field: float = 156  # width of a weight's field: its name and its value
+    side_field: float = 132  # width of an input's or a target's field
+    field_height: float = 30
+    top: float = 30  # above the first neurons
+    left: float = 130  # room for the input fields
+    right: float = 170  # room for the target fields
+    max_spacing: float = 190  # the most room between two neurons of a column
+    values_above: bool = False  # the upper hidden neurons' values above them, clear of fields
+    bias_drop: float = 85  # from the lowest neuron down to the bias nodes
+    bias_label_at: float = 0.3  # bias-edge fields near their bias node, below the others
+    legend: float = 1  # the legend's scale; above 1, its ticks get a row of their own
+    legend_gap: float = 60  # from the bias nodes down to the legend
+    legend_height: float = 50
 
 
-PAGE = Sizes(
-    20, 17, 16, 156, 132, 30, MAX_SPACING, LEFT, RIGHT, 85, BIAS_LABEL_AT, False, TOP, 1, 60, 50
+PAGE = Sizes()
+# At 1280×720 the graph is drawn at about 0.74 px a unit: names, numbers and fields of
+# 25 units are 18 px, and a weight's field holds its name and nine digits.
+PRESENT = Sizes(
+    font=25,
+    values=25,
+    field_font=25,
+    edge_field=244,
+    side_field=175,
+    field_height=42,
+    top=20,
+    left=150,
+    right=215,
+    max_spacing=210,
+    values_above=True,
+    bias_drop=235,  # the lower hidden neurons' values, then the bias fields
+    bias_label_at=0.2,
+    legend=1.55,
+    legend_gap=45,
+    legend_height=105,
 )
-PRESENT = Sizes(25, 25, 25, 244, 175, 42, 210, 150, 215, 235, 0.2, True, 20, 1.55, 45, 105)
 
 
 @dataclass(frozen=True)
