@@ -421,6 +421,23 @@ def test_new_network_of_any_shape(client, lab):
     assert state(client, path)["phase"] == "update"
 
 
+def test_a_large_networks_steps_leave_out_its_folded_table(client, lab):
+    path = client.post(f"{lab}/new", data={"layers": "2-16-16-16-2"}, headers=HX).headers[
+        "HX-Redirect"
+    ]
+    page = Page(client.get(path).text)
+    assert page.attr("opt-table", "aria-expanded") == "false"
+    assert ids.grad_row("w1") not in page.elements
+    for _ in range(2 * 4 + 1):  # to backward:1: the table's columns would have changed
+        page = post(client, path + "/next")
+        assert ids.WEIGHTS not in regions(page)
+    page = post(client, path + "/prefs", {"table": "on"})  # shown: the whole page
+    assert page.attr("opt-table", "aria-expanded") == "true"
+    assert page.text(ids.grad_row("w1")).startswith("w1")
+    page = post(client, path + "/next")  # the update: w⁺ in the table
+    assert ids.WEIGHTS in regions(page)
+
+
 @pytest.mark.parametrize("layers", ["", "two", "2-0-2", "2-99-2", "2"])
 def test_new_network_refuses_bad_sizes_inline(client, lab, layers):
     page = post(client, f"{lab}/new", {"layers": layers}, status=422)

@@ -13,7 +13,7 @@ from app import session as ops
 from app.engine import weight_name
 from app.view import Invalid, Prefs, build, ids, layout, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
-from app.view.lab import REGIONS, to_redraw
+from app.view.lab import REGIONS, Fold, to_redraw
 from tests import reference as ref
 
 
@@ -132,8 +132,9 @@ def test_language_follows_the_browser(header, lang):
 
 
 def test_preferences_round_trip_through_cookies_and_ignore_bad_values():
-    chosen = prefs.read({"precision": "6", "colour": "weight", "lang": "zh", "selected": "w1"})
-    assert chosen == Prefs(precision=6, colour="weight", lang="zh", selected="w1")
+    values = {"precision": "6", "colour": "weight", "lang": "zh", "selected": "w1", "table": "on"}
+    chosen = prefs.read(values)
+    assert chosen == Prefs(precision=6, colour="weight", lang="zh", selected="w1", table="on")
     assert prefs.from_cookies(prefs.to_cookies(chosen)) == chosen
     bad = {"precision": "7", "colour": "red", "theme": "<script>", "selected": "x; y"}
     assert prefs.read(bad, chosen) == chosen
@@ -450,6 +451,20 @@ def test_regions_to_redraw():
         "fields",
         "explain",
     ]
+
+
+def test_a_large_networks_table_of_weights_is_folded_unless_asked_for():
+    data = {"layers": [2, 16, 16, 16, 2], "inputs": [0.05, 0.1], "targets": [0.01, 0.99]}
+    loss, backward = at("loss", data), at("backward:4", data)
+    folded = build(backward, Prefs(), "en")
+    assert folded.fold == Fold(2 * 16 + 16 * 16 * 2 + 16 * 2 + 16 * 3 + 2, shown=False)
+    assert folded.rows == ()
+    assert "weights" not in to_redraw(loss, backward, Prefs(), "en")  # steps leave it out
+    shown = build(backward, Prefs(table="on"), "en")
+    assert shown.fold.shown and len(shown.rows) == shown.fold.count
+    assert "weights" in to_redraw(loss, backward, Prefs(table="on"), "en")
+    classic = lab("backward:2", table="off")  # a small network's table is always there
+    assert classic.fold is None and len(classic.rows) == 12
 
 
 def test_a_lab_can_be_drawn_in_part():

@@ -77,6 +77,18 @@ class Row:
     layer: int  # the layer it feeds (the page highlights it in forward:k and backward:k)
 
 
+MAX_TABLE_ROWS = 100  # a larger network's table of weights is folded unless asked for
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A large network's table of weights, shown only when asked for: its thousands of
+    cells would make every step slow to swap in and lay out."""
+
+    count: int  # its rows, one a parameter
+    shown: bool
+
+
 @dataclass(frozen=True)
 class Chain:
     selected: str
@@ -120,7 +132,8 @@ class Lab:
     overlay: Overlay | None  # the edit fields over the graph
     explanation: Explanation | None
     deltas: tuple[Section, ...] | None
-    rows: tuple[Row, ...] | None
+    rows: tuple[Row, ...] | None  # () while the table is folded
+    fold: Fold | None  # None for a network small enough to always show its table
     chain: Chain | None
     params: Params | None
     eta: str | None  # η as shown
@@ -154,6 +167,8 @@ def build(
     fields = Fields(stage.current, prefs.precision, invalid, t)
     selected = _selected(stage, prefs.selected)
     present = prefs.present == "on"
+    count = len(stage.shown.param_names())
+    fold = Fold(count, prefs.table == "on") if count > MAX_TABLE_ROWS else None
 
     def draw(region: str, part):
         return part() if region in wanted else None
@@ -171,7 +186,8 @@ def build(
         overlay=draw("fields", lambda: overlay(stage, fields, present)),
         explanation=draw("explain", lambda: _explanation(stage, it, t)),
         deltas=draw("deltas", lambda: _deltas(stage, it, t)),
-        rows=draw("weights", lambda: _rows(stage)),
+        rows=draw("weights", lambda: _rows(stage) if not fold or fold.shown else ()),
+        fold=fold,
         chain=draw("chain", lambda: _chain(stage, it, selected, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
         eta=draw("weights", lambda: fmt(stage.shown.learning_rate, prefs.precision)),
@@ -373,7 +389,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "explain": ("explanation",),
     "deltas": ("deltas",),
     "chain": ("chain",),
-    "weights": ("rows", "eta"),
+    "weights": ("rows", "eta", "fold"),
     "params": ("params", "invalid"),
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")

@@ -1,4 +1,5 @@
-"""How one person looks at the page: digits, edge colouring, theme, language, presentation.
+"""How one person looks at the page: digits, edge colouring, theme, language, presentation,
+the chosen parameter and whether a large network's table of weights is shown.
 
 One table of preferences drives reading them (from cookies, and from the form that
 changes them) and writing them back as cookies. They are the browser's, not the
@@ -45,6 +46,7 @@ class Prefs:
     present: str = "off"  # presentation mode: "on" or "off"
     lang: str = ""  # "" until chosen: then Accept-Language decides
     selected: str = ""  # the parameter whose chain rule is shown; "" for the default
+    table: str = "off"  # a large network's table of weights: "on" shown, "off" folded
 
 
 PARSE: dict[str, Callable[[str], object]] = {
@@ -54,6 +56,7 @@ PARSE: dict[str, Callable[[str], object]] = {
     "present": _choice("on", "off"),
     "lang": _choice(*LANGS),
     "selected": _param,
+    "table": _choice("on", "off"),
 }
 assert set(PARSE) == {f.name for f in fields(Prefs)}
 
