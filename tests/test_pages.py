@@ -100,7 +100,7 @@ def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
     r = client.get(lab)
     assert r.status_code == 200 and r.text.startswith("<!doctype html>")
     page = Page(r.text)
-    assert "/vendor/htmx.min.js" in page.urls
+    assert {"/vendor/htmx.min.js", "/static/keys.js", "/static/swap.js"} <= set(page.urls)
     assert "default-src 'self'" in r.headers["content-security-policy"]
     # Everything the page points at is on this server (or inline: data:, #fragment).
     assert all(re.match(r"(/|#|data:)", url) for url in page.urls), page.urls
@@ -125,6 +125,7 @@ def test_htmx_is_served_from_node_modules(client):
 def test_static_files_are_served(client):
     assert "--neg" in client.get("/static/lab.css").text
     assert "aria-keyshortcuts" in client.get("/static/keys.js").text
+    assert "htmx:oobBeforeSwap" in client.get("/static/swap.js").text
 
 
 def test_same_url_serves_the_fragment_to_htmx(client, lab):
