@@ -415,6 +415,8 @@ def to_redraw(
     if before is None:
         return list(shown)
     rest = [r for r in shown if r not in ALWAYS]
+    if typed is None and before.network is after.network:  # a phase step: the same fields
+        rest = [r for r in rest if r not in ("fields", "params")]
     old = build(before, prefs, lang, invalid=typed, regions=rest)
     new = build(after, prefs, lang, regions=rest)
     parts = {r: [a for a in REGIONS[r] if a != "invalid"] for r in rest}
