@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app import session as ops
+from app.engine import weight_name
 from app.view import ids, numbers
 from tests import reference as ref
 
@@ -293,3 +294,19 @@ def test_a_large_network_can_be_stepped(page, server, layers):
     expect(page.locator("#new-layers")).to_have_value("2-2-2")  # a new page
     expect(by_id(page, ids.neuron("h3_16"))).to_have_count(1)
     press(page, "ArrowRight", "forward:1")
+    for phase in ("forward:2", "forward:3", "forward:4", "loss", "backward:4"):
+        press(page, "ArrowRight", phase)
+    # Each swapped region once, filled (swap.js empties the old one before htmx swaps it).
+    for region in (ids.GRAPH, ids.EXPLAIN, ids.DELTAS, ids.WEIGHTS):
+        expect(by_id(page, region)).to_have_count(1)
+    expect(by_id(page, ids.delta("o1")).locator(".line")).not_to_have_count(1)
+    expect(by_id(page, ids.GRAPH).locator(".edge")).to_have_count(626)
+    # The table of its 626 parameters is folded until asked for, then follows the steps.
+    expect(by_id(page, ids.grad_row("w1"))).to_have_count(0)
+    page.locator("#opt-table").click()
+    expect(page.locator("#opt-table")).to_have_attribute("aria-expanded", "true")
+    expect(by_id(page, ids.WEIGHTS).locator("tbody tr")).to_have_count(626)
+    page.locator("body").click(position={"x": 5, "y": 5})
+    press(page, "ArrowRight", "backward:3")
+    grad = by_id(page, ids.grad_row(weight_name((2, 16, 16, 16, 2), 2, 0, 0))).locator(".grad")
+    expect(grad).not_to_have_text("")
