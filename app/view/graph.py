@@ -111,7 +111,7 @@ class Overlay:
 
 
 def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = False) -> Graph:
-    net, tr = stage.network, stage.trace
+    net, tr = stage.shown, stage.trace
     layers, depth, p = net.layers, net.depth, stage.precision
     g = layout(layers, present)
     f, b = tr.forward, tr.backward

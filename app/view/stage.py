@@ -26,10 +26,6 @@ class Stage:
         return cls(session.phase, session.shown, session.network, session.trace(), precision)
 
     @property
-    def network(self) -> Network:
-        return self.shown
-
-    @property
     def depth(self) -> int:
         return self.shown.depth
 
