@@ -11,7 +11,7 @@ import pytest
 
 from app import session as ops
 from app.engine import weight_name
-from app.view import Invalid, Prefs, build, ids, layout, numbers, palette, prefs, text
+from app.view import Invalid, Prefs, build, ids, layout, mathml, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
 from app.view.lab import REGIONS, Fold, to_redraw
 from tests import reference as ref
@@ -477,3 +477,31 @@ def test_plain_lines_of_numbers_are_one_mtext():
     assert line.count("<mtext>") == 1 and "<mn>" not in line
     spaced = plain(line).replace("\u205f", " ")  # MathML's spacing: medium math spaces
     assert spaced == "= −(0.01 − 0.751365070) · 0.751365070(1 − 0.751365070)"
+
+
+@pytest.mark.parametrize("name", ["o_{1}", "h1", "h_{3,16}", "i_{2}", "w_{128}", "b_{1,1}"])
+def test_a_name_in_a_slot_is_drawn_as_if_written_in_place(name):
+    def shape(m):  # an <mrow> in a row changes nothing drawn
+        return re.sub(r"</?mrow>", "", str(m))
+
+    for latex in (r"\delta_{X} = @0", r"\mathrm{out}_{X}^{2}", r"X \cdot @0"):
+        slotted = mathml.render(latex.replace("X", mathml.named(name)), (0.5,))
+        direct = mathml.render(latex.replace("X", name), (0.5,))
+        assert shape(slotted) == shape(direct), latex
+
+
+def test_a_layers_formulas_are_one_conversion_however_wide():
+    def conversions(width: int) -> int:
+        s = ops.create({"layers": [2, width, width, 2], "inputs": [1, 0], "targets": [0, 1]})
+        for cached in (mathml._template, mathml._name, mathml._name_shape):
+            cached.cache_clear()
+        for _ in ops.phases(s.network.depth):
+            build(s, Prefs(), "en")
+            s = ops.next_phase(s)
+        return mathml._template.cache_info().misses
+
+    assert conversions(16) == conversions(6)  # both beyond MAX_TERMS: sums written with Σ
+    data = {"layers": [2, 16, 16, 2], "inputs": [1, 0], "targets": [0, 1]}
+    view = build(at("backward:1", data), Prefs(), "en")
+    for name, shown in (("h1_1", "δh1,1="), ("h1_16", "δh1,16="), ("h2_16", "δh2,16=")):
+        assert plain(formula(view, ids.delta(name)).lines[0].math).startswith(shown)

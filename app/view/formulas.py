@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from app.engine import Network, Trace, bias_name, weight_name
 from app.view import ids
-from app.view.mathml import Bare, render, shift
+from app.view.mathml import Bare, named, render, shift
 from app.view.numbers import fmt
 
 MAX_TERMS = 4  # sums with more terms than this are written with Σ
@@ -84,12 +84,12 @@ class Iteration:
         return ids.neuron_name(self.layers, layer, j)
 
     def x(self, layer: int, j: int) -> str:
-        return ids.tex_name(self.name(layer, j))
+        return named(ids.tex_name(self.name(layer, j)))
 
     def out_sym(self, layer: int, j: int) -> str:
         """out of a neuron in symbols; an input's out is the input itself (i1)."""
         if layer == 0:
-            return rf"i_{{{j + 1}}}"
+            return named(rf"i_{{{j + 1}}}")
         return rf"\mathrm{{out}}_{{{self.x(layer, j)}}}"
 
     def pattern(self, layer: int) -> str:
@@ -100,11 +100,16 @@ class Iteration:
             return "o_{k}"
         return "h_{k}" if len(self.layers) == 3 else f"h_{{{layer},k}}"
 
+    @staticmethod
+    def param(name: str) -> str:
+        """w_{5}, b_{1,1}: the index in a slot, so that w_{5}^{+} keeps its shape."""
+        return rf"{name[0]}_{{{named(name[1:].replace('_', ','))}}}"
+
     def w(self, l: int, j: int, i: int) -> str:
-        return ids.tex_name(weight_name(self.layers, l, j, i))
+        return self.param(weight_name(self.layers, l, j, i))
 
     def b(self, l: int, j: int) -> str:
-        return ids.tex_name(bias_name(l, j))
+        return self.param(bias_name(l, j))
 
     @staticmethod
     def breakable(*parts: Markup) -> Markup:

@@ -1,9 +1,12 @@
-r"""Formulas as MathML, from LaTeX with numbered slots for the numbers.
+r"""Formulas as MathML, from LaTeX with slots for the numbers and the names.
 
 `render(r"\mathrm{out}_{o1} = @0", [x], precision)` converts the LaTeX once (cached:
 the same shapes recur at every step) and then puts each number in its slot. Slots
 hold negative numbers in parentheses, as one writes them after an operator, unless
 given as `Bare(x)` (a result standing alone after "=").
+
+Names go in slots too: `named("o_{1}")` marks a neuron's or parameter's name, so that
+δ_h1 … δ_h16 are one conversion with the name put in afterwards, not sixteen.
 """
 
 import re
@@ -17,12 +20,19 @@ from markupsafe import Markup
 from app.view import numbers
 
 _SLOT = re.compile(r"@(\d+)")
-_SENTINEL = 9_870_000  # slot k is converted as the number 9870000 + k, then replaced
-_MN_SENTINEL = re.compile(r"<mn>987(\d{4})</mn>")
+_SENTINEL = 9_870_000  # number slot k is converted as the number 9870000 + k, then replaced
+_NAME_SENTINEL = 9_860_000  # name slot k is converted as the number 9860000 + k
+_MN_SENTINEL = re.compile(r"<mn>98([67])(\d{4})</mn>")
+_NAME = re.compile(r"\\name\{((?:[^{}]|\{[^{}]*\})*)\}")  # \name{h_{1,2}}
 # latex2mathml writes \mathrm{out} as one <mi> per letter; one <mi>out</mi> reads better
 # to a screen reader and is a third of the size.
 _LETTERS = re.compile(r'(?:<mi mathvariant="normal">[A-Za-z]</mi>){2,}')
 _LETTER = re.compile(r'<mi mathvariant="normal">([A-Za-z])</mi>')
+
+
+def named(tex: str) -> str:
+    """A name (LaTeX, at most one level of braces: h_{1,2}) marked as a slot."""
+    return rf"\name{{{tex}}}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,26 @@ def _slim(mathml: str) -> str:
 
     visit(root)
     return ET.tostring(root, encoding="unicode", short_empty_elements=False)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=4096)
+def _name(tex: str) -> str:
+    """A name's MathML: one element, to stand where its slot's sentinel stood. The digits
+    are slots too, so that h_{1,2} … h_{3,16} are one conversion."""
+    digits = _DIGITS.findall(tex)
+    slots = iter(range(len(digits)))
+    shape = _name_shape(_DIGITS.sub(lambda m: f"@{next(slots)}", tex))
+    return _MN_SENTINEL.sub(lambda m: f"<mn>{digits[int(m.group(2))]}</mn>", shape)
+
+
+@lru_cache(maxsize=64)
+def _name_shape(tex: str) -> str:
+    inner = _template(tex, "inline")
+    inner = inner[inner.index(">") + 1 : -len("</math>")]
+    return inner if len(ET.fromstring(f"<m>{inner}</m>")) == 1 else f"<mrow>{inner}</mrow>"
 
 
 def _slot(value: float | Bare, precision: int) -> str:
@@ -140,7 +170,15 @@ def render(
     precision: int = numbers.DEFAULT_PRECISION,
     display: str = "inline",
 ) -> Markup:
-    """MathML for `latex`, with values[k] in slot @k."""
+    """MathML for `latex`, with values[k] in slot @k and each named() name in its slot."""
+    names: list[str] = []
+    if r"\name{" in latex:
+
+        def take(m: re.Match) -> str:
+            names.append(m.group(1))
+            return f"{{{_NAME_SENTINEL + len(names) - 1}}}"
+
+        latex = _NAME.sub(take, latex)
     if _PLAIN.fullmatch(latex):
         text = _plain(latex, values, precision)
         return Markup(f'<math xmlns="{MATHML}" display="{display}"><mtext>{text}</mtext></math>')
@@ -148,7 +186,12 @@ def render(
     head = latex if tail is None else latex[:tail]
     template = _template(head, display)
     slots = [_slot(v, precision) for v in values]
-    out = _MN_SENTINEL.sub(lambda m: slots[int(m.group(1))], template)
+
+    def fill(m: re.Match) -> str:
+        k = int(m.group(2))
+        return slots[k] if m.group(1) == "7" else _name(names[k])
+
+    out = _MN_SENTINEL.sub(fill, template)
     if tail is not None:
         text = _SPACE + _plain(latex[tail:], values, precision)
         out = out.removesuffix("</math>") + f"<mtext>{text}</mtext></math>"
