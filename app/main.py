@@ -15,6 +15,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = MemoryStore()
+        pages.warm()
         yield
 
     app = FastAPI(

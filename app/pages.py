@@ -263,6 +263,17 @@ def html(
     return templates.get_template(name).render(context, regions=regions)
 
 
+def warm() -> None:
+    """Compile every template and convert the classic network's formulas (both cached for
+    the life of the process), so that the first class to open the page does not wait."""
+    for name in templates.list_templates():
+        templates.get_template(name)
+    s = ops.create({"preset": "classic"})
+    for _ in ops.phases(s.network.depth):
+        html(s, "index.html", prefs.Prefs(), "en")
+        s = ops.next_phase(s)
+
+
 def _prefs(request: Request) -> prefs.Prefs:
     return prefs.from_cookies(request.cookies)
 
