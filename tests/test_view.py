@@ -187,20 +187,54 @@ def test_every_parameter_of_the_classic_network_has_a_field_on_the_graph():
     }
 
 
+ARCHITECTURES = [(2, 2, 2), (2, 3, 2), (3, 3, 2), (2, 4, 2), (2, 2, 2, 2), (2, 2, 2, 2, 2), (1, 1)]
+
+
+def apart(a, b) -> bool:
+    return a[2] <= b[0] + 0.5 or b[2] <= a[0] + 0.5 or a[3] <= b[1] + 0.5 or b[3] <= a[1] + 0.5
+
+
 @pytest.mark.parametrize("present", ["off", "on"])
-def test_the_fields_on_the_graph_lie_inside_it_apart_and_clear_of_the_neurons(present):
-    view = lab("update", present=present)
+@pytest.mark.parametrize("layers", ARCHITECTURES)
+def test_the_fields_on_the_graph_lie_inside_it_apart_and_clear_of_the_neurons(layers, present):
+    data = {"layers": list(layers), "inputs": [0.1] * layers[0], "targets": [0.5] * layers[-1]}
+    view = build(at("update", data), Prefs(present=present), "en")
     boxes = [(p.x, p.y, p.x + p.width, p.y + p.height) for p in view.overlay.fields]
     for x1, y1, x2, y2 in boxes:
         assert 0 <= x1 <= x2 <= view.overlay.width
         assert 0 <= y1 <= y2 <= view.overlay.height
     for k, a in enumerate(boxes):
         for b in boxes[k + 1 :]:
-            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+            assert apart(a, b), (a, b)
+    g = layout.layout(layers, present == "on")
     for n in view.graph.nodes:
         for x1, y1, x2, y2 in boxes:
             nearest = (min(max(n.x, x1), x2), min(max(n.y, y1), y2))
             assert (nearest[0] - n.x) ** 2 + (nearest[1] - n.y) ** 2 >= n.r**2 - 1e-9, n.name
+    for key in g.neurons:  # and clear of the numbers by each neuron, at their longest
+        numbers_box = layout.values_box(g, layers, key)
+        assert all(apart(numbers_box, box) for box in boxes), key
+
+
+def test_on_the_full_page_a_small_networks_every_number_has_a_field_on_the_graph():
+    for layers in ARCHITECTURES:
+        if max(layers) > 3 or len(layers) > 4:  # up to 3 wide, 2 hidden layers
+            continue
+        data = {"layers": list(layers), "inputs": [0.1] * layers[0], "targets": [0.5] * layers[-1]}
+        s = at("ready", data)
+        on_graph = {p.field.name for p in build(s, Prefs(), "en").overlay.fields}
+        inputs = {ids.neuron_name(layers, 0, j) for j in range(layers[0])}
+        targets = {
+            f"target_{ids.neuron_name(layers, len(layers) - 1, j)}" for j in range(layers[-1])
+        }
+        assert on_graph == {*s.network.param_names(), *inputs, *targets}, layers
+
+
+def test_a_picture_is_made_wider_for_its_fields_but_not_too_wide_to_read():
+    assert layout.layout((2, 2, 2)).width == layout.layout((2, 2, 2), True).width == 1000
+    for layers in ARCHITECTURES:
+        for present in (False, True):
+            assert layout.layout(layers, present).width <= layout.MAX_WIDTH
 
 
 def test_presentation_draws_the_graph_in_larger_type():

@@ -18,7 +18,7 @@ from app.view import ids
 from app.view.mathml import Bare, named, render, shift
 from app.view.numbers import fmt
 
-MAX_TERMS = 4  # sums with more terms than this are written with Σ
+MAX_TERMS = 3  # sums with more terms than this are written with Σ (a longer line would not fit)
 E_TOTAL = r"E_{\mathrm{total}}"
 
 # ∂E/∂out of an output neuron, per loss: symbols (X is the neuron), then numbers

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from app.engine import bias_name, weight_name
 from app.view import ids, palette
 from app.view.fields import Field, Fields
-from app.view.layout import LABEL_AT, Geometry, layout
+from app.view.layout import Geometry, layout, value_lines
 from app.view.numbers import fmt
 from app.view.stage import Stage
 
@@ -136,12 +136,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
             if l > 0 and stage.backward(l):
                 values.append(v("delta", name, "δ", b.deltas[l - 1][j]))
             title = name + "".join(f"\n{val.label} = {val.text}" for val in values)
-            hidden = kind == "hidden"
-            vx = x + 0.5 * g.radius if hidden else x - 0.5 * g.radius
-            anchor = "end" if hidden else "start"
-            vy = y + g.radius + 4
-            if hidden and g.sizes.values_above and j < n / 2:
-                vy = y - g.radius - 8 - len(values) * 1.15 * g.sizes.values
+            at = g.values[(l, j)]
             active = stage.active_layer(l)
             nodes.append(
                 Node(
@@ -151,9 +146,9 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
                     x,
                     y,
                     g.radius,
-                    vx,
-                    vy,
-                    anchor,
+                    at.x,
+                    at.top(len(values), value_lines(layers, l), g.sizes.values),
+                    at.anchor,
                     active,
                     tuple(values),
                     title,
@@ -223,47 +218,30 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
 
 
 def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
-    """The edit fields on the graph: each input left of its neuron, each target right of
-    its neuron, each weight and bias on its edge (near the sending end)."""
+    """The edit fields on the graph, where the layout put them: each input left of its
+    neuron, each target right of its neuron, each weight and bias on its edge."""
     net = stage.current
     layers, depth = net.layers, net.depth
     g: Geometry = layout(layers, present)
-    s = g.sizes
     placed: list[Placed] = []
-    if not g.detail:
-        return Overlay(g.width, g.height, s.field_font, ())
-    side, edge, h = s.side_field, s.edge_field, s.field_height
-    # Inputs and targets at the sides, within the picture (their text is aligned to the
-    # neuron, so a box cut short by the edge loses only empty room).
-    for j in range(layers[0]):
-        x, y = g.neurons[(0, j)]
-        right = x - g.radius - 8
-        left = max(0.0, right - side)
-        box = Placed(fields.input(j), left, y - h / 2, right - left, h, "input", False)
-        placed.append(box)
-    for j in range(layers[-1]):
-        x, y = g.neurons[(depth, j)]
-        left = x + g.radius + 8
-        width = min(side, g.width - left)
-        box = Placed(fields.target(j), left, y - h / 2, width, h, "target", False)
-        placed.append(box)
-    updated = stage.updated
+
+    def place(field: Field, box, kind: str, updated: bool = False) -> None:
+        x0, y0, x1, y1 = box
+        placed.append(Placed(field, x0, y0, x1 - x0, y1 - y0, kind, updated))
+
+    for j, box in enumerate(g.inputs):
+        place(fields.input(j), box, "input")
+    for j, box in enumerate(g.targets):
+        place(fields.target(j), box, "target")
     for l in range(depth):
-        if not g.labelled[l]:
-            continue
         for j in range(layers[l + 1]):
-            end = g.neurons[(l + 1, j)]
             for i in range(layers[l]):
-                start = g.neurons[(l, i)]
-                x, y = g.along(start, end, LABEL_AT)
-                # Wide fields (presentation's) start clear of the sending neuron.
-                left = max(x - edge / 2, start[0] + g.radius + 6)
-                field = fields.param(weight_name(layers, l, j, i))
-                placed.append(Placed(field, left, y - h / 2, edge, h, "edge", updated))
-            start = g.bias_nodes[l]
-            x, y = g.along(start, end, g.sizes.bias_label_at)
-            left = max(x - edge / 2, start[0] + g.bias_radius + 6)
-            field = fields.param(bias_name(l, j))
-            changed = updated and net.update_biases
-            placed.append(Placed(field, left, y - h / 2, edge, h, "edge", changed))
-    return Overlay(g.width, g.height, s.field_font, tuple(placed))
+                name = weight_name(layers, l, j, i)
+                if name in g.fields:
+                    place(fields.param(name), g.fields[name], "edge", stage.updated)
+            name = bias_name(l, j)
+            if name in g.fields:
+                place(
+                    fields.param(name), g.fields[name], "edge", stage.updated and net.update_biases
+                )
+    return Overlay(g.width, g.height, g.sizes.field_font, tuple(placed))

@@ -113,12 +113,16 @@ _TOKEN = re.compile(r"@(\d+)|(\\cdot)|([-+=>,])|([()\[\]])|(\d+(?:\.\d+)?)|\s+")
 _SPACE = "\u205f"  # medium mathematical space, as MathML puts around a binary operator
 
 
+BREAK = None  # in a line's parts: where it may wrap (before a "=", "+" or "−" outside brackets)
+
+
 @lru_cache(maxsize=16384)
-def _plain_parts(latex: str) -> tuple[str | int, ...]:
+def _plain_parts(latex: str) -> tuple[str | int | None, ...]:
     """A line of numbers and operators as text, spaced as MathML would, with the slot
-    numbers (ints) in place of their numbers."""
-    out: list[str | int] = []
+    numbers (ints) in place of their numbers and BREAK where it may wrap."""
+    out: list[str | int | None] = []
     operand = False  # whether the last token ends an operand (so a − after it is binary)
+    depth = 0
     for m in _TOKEN.finditer(latex):
         slot, cdot, op, bracket, digits = m.groups()
         if slot is not None:
@@ -131,25 +135,37 @@ def _plain_parts(latex: str) -> tuple[str | int, ...]:
             elif op == ",":
                 out.append(", ")
             else:
+                if out and depth == 0 and op in ("=", "+", "-"):
+                    out.append(BREAK)
                 out.append(f"{_SPACE}{symbol}{_SPACE}" if out else f"{symbol}{_SPACE}")
             operand = False
         elif bracket:
             out.append(bracket)
             operand = bracket in ")]"
+            depth += 1 if bracket in "([" else -1
         elif digits:
             out.append(digits)
             operand = True
     return tuple(out)
 
 
-def _plain(latex: str, values, precision: int) -> str:
+def _plain(latex: str, values, precision: int) -> list[str]:
+    """The line's text, in the pieces between which it may wrap."""
+
     def number(v: float | Bare) -> str:
         x = v.x if isinstance(v, Bare) else v
         text = numbers.fmt(x, precision)
         return f"({text})" if x < 0 and not isinstance(v, Bare) else text
 
-    parts = _plain_parts(latex)
-    return "".join(number(values[p]) if isinstance(p, int) else p for p in parts)
+    pieces, piece = [], []
+    for p in _plain_parts(latex):
+        if p is BREAK:
+            pieces.append("".join(piece))
+            piece = []
+        else:
+            piece.append(number(values[p]) if isinstance(p, int) else p)
+    pieces.append("".join(piece))
+    return [p.strip(_SPACE) for p in pieces]  # the space between pieces is the line's own
 
 
 @lru_cache(maxsize=16384)
@@ -180,8 +196,7 @@ def render(
 
         latex = _NAME.sub(take, latex)
     if _PLAIN.fullmatch(latex):
-        text = _plain(latex, values, precision)
-        return Markup(f'<math xmlns="{MATHML}" display="{display}"><mtext>{text}</mtext></math>')
+        return Markup(" ").join(_texts(_plain(latex, values, precision), display))
     tail = _numeric_tail(latex)
     head = latex if tail is None else latex[:tail]
     template = _template(head, display)
@@ -192,10 +207,20 @@ def render(
         return slots[k] if m.group(1) == "7" else _name(names[k])
 
     out = _MN_SENTINEL.sub(fill, template)
-    if tail is not None:
-        text = _SPACE + _plain(latex[tail:], values, precision)
-        out = out.removesuffix("</math>") + f"<mtext>{text}</mtext></math>"
-    return Markup(out)
+    if tail is None:
+        return Markup(out)
+    first, *rest = _plain(latex[tail:], values, precision)
+    out = out.removesuffix("</math>") + f"<mtext>{_SPACE}{first}</mtext></math>"
+    return Markup(" ").join([Markup(out), *_texts(rest, display)])
+
+
+def _texts(pieces: list[str], display: str) -> list[Markup]:
+    """Each piece of a line of numbers as a <math> of one <mtext>: the line may wrap
+    between them (a space between two <math> is a place to break a line)."""
+    return [
+        Markup(f'<math xmlns="{MATHML}" display="{display}"><mtext>{p}</mtext></math>')
+        for p in pieces
+    ]
 
 
 def shift(latex: str, by: int) -> str:

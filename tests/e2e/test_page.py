@@ -148,14 +148,14 @@ def test_an_edge_shows_its_chain_rule_by_mouse_and_by_keyboard(page, server, req
     for phase in PHASES[1:5]:
         press(page, "ArrowRight", phase)
 
-    # Click w6 (h2 → o1) at 60 % of its length, past its label and the crossing with w7.
+    # Click w6 (h2 → o1) at 70 % of its length, past the fields and the crossing with w7.
     line = by_id(page, ids.edge("w6")).locator("line.wire")
     x1, y1, x2, y2 = (float(line.get_attribute(a)) for a in ("x1", "y1", "x2", "y2"))
     box = by_id(page, ids.GRAPH).bounding_box()
     width = float(by_id(page, ids.GRAPH).get_attribute("viewBox").split()[2])
     scale = box["width"] / width
     page.mouse.click(
-        box["x"] + (x1 + 0.6 * (x2 - x1)) * scale, box["y"] + (y1 + 0.6 * (y2 - y1)) * scale
+        box["x"] + (x1 + 0.7 * (x2 - x1)) * scale, box["y"] + (y1 + 0.7 * (y2 - y1)) * scale
     )
     expect(page.locator("#chain-select")).to_have_value("w6")
     expect(by_id(page, ids.CHAIN + "-formula")).to_have_attribute(
@@ -310,3 +310,45 @@ def test_a_large_network_can_be_stepped(page, server, layers):
     press(page, "ArrowRight", "backward:3")
     grad = by_id(page, ids.grad_row(weight_name((2, 16, 16, 16, 2), 2, 0, 0))).locator(".grad")
     expect(grad).not_to_have_text("")
+
+
+# What covers what on the graph: a field over another field or over a neuron's name or
+# numbers, and a field too narrow for its number.
+CLASHES = """() => {
+    const clash = [];
+    const rect = e => e.getBoundingClientRect();
+    const meets = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+        && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+    const fields = [...document.querySelectorAll('#graph-fields foreignObject')];
+    const texts = [...document.querySelectorAll('#graph .node text')];
+    fields.forEach((f, k) => {
+        const name = f.querySelector('input').name, input = f.querySelector('input');
+        if (input.scrollWidth > input.clientWidth) clash.push(name + ' cut');
+        for (const g of fields.slice(k + 1))
+            if (meets(rect(f), rect(g))) clash.push(name + ' / ' + g.querySelector('input').name);
+        for (const t of texts)
+            if (meets(rect(f), rect(t))) clash.push(name + ' / ' + t.closest('g').id);
+    });
+    return clash;
+}"""
+
+
+@pytest.mark.parametrize("layers", ["2-3-2", "2-2-2-2"])
+@pytest.mark.parametrize("present", [False, True])
+def test_other_small_networks_are_drawn_with_nothing_covered(page, server, layers, present):
+    open_lab(page, server)
+    page.locator("#new-layers").fill(layers)
+    page.locator("#btn-new").click()
+    expect(page.locator("#new-layers")).to_have_value("2-2-2")  # a new page
+    if present:
+        page.keyboard.press("p")
+        expect(page.locator(".page.present")).to_have_count(1)
+    page.locator("body").click(position={"x": 5, "y": 700})
+    depth = len(layers.split("-")) - 1
+    for phase in [f"forward:{k}" for k in range(1, depth + 1)] + ["loss"]:
+        press(page, "ArrowRight", phase)
+    for k in range(depth, 0, -1):
+        press(page, "ArrowRight", f"backward:{k}")  # every number by every neuron shown
+    expect(page.locator("#graph-fields foreignObject")).not_to_have_count(0)
+    assert page.evaluate(CLASHES) == []
+    assert page.evaluate(OVERFLOWING, "#" + ids.EXPLAIN) == []
