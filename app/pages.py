@@ -39,6 +39,9 @@ CSP = (
 )
 
 router = APIRouter(include_in_schema=False)
+# A change of one of these display preferences redraws only the regions that show it;
+# of any other (digits, language, theme, colours, presentation), the whole page.
+PARTIAL = {"selected": ("graph", "chain"), "table": ("weights",)}
 # The page's actions on a network, each a POST route named lab_<action> (apart from the
 # API's own route names); the templates get these paths filled in with the id.
 PATHS = {
@@ -156,8 +159,14 @@ def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Resp
         session = store.get(id)
     except UnknownSession:
         return _gone(request)
+    before = _prefs(request)
+    changed = {name for name in prefs.PARSE if getattr(before, name) != getattr(chosen, name)}
     if not _htmx(request):
         response: Response = RedirectResponse(f"/n/{id}", status_code=303)
+    elif changed <= PARTIAL.keys():  # only the regions that show it
+        only = [region for name in changed for region in PARTIAL[name]]
+        response = _render(request, session, "changes.html", chosen, only=only)
+        response.headers["HX-Reswap"] = "none"  # each region is swapped out of band
     else:
         response = _render(request, session, "page.html", chosen)
     for name, value in prefs.to_cookies(chosen).items():
@@ -229,10 +238,11 @@ def _render(
     invalid: view.Invalid | None = None,
     status: int = 200,
     before: tuple[Session, view.Invalid | None] | None = None,
+    only: list[str] | None = None,
 ) -> HTMLResponse:
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
-    body = html(session, name, chosen, lang, message, invalid, status >= 400, before)
+    body = html(session, name, chosen, lang, message, invalid, status >= 400, before, only)
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
@@ -250,13 +260,17 @@ def html(
     invalid: view.Invalid | None = None,
     error: bool = False,
     before: tuple[Session, view.Invalid | None] | None = None,
+    only: list[str] | None = None,
 ) -> str:
     """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
-    lab that changed since `before` (changes.html: all of them without a before)."""
+    lab that changed since `before` (changes.html: all of them without a before, or those
+    of `only` that the page shows)."""
     regions = None
     if name == "changes.html":
         old, typed = before or (None, None)
         regions = view.to_redraw(old, session, chosen, lang, typed)
+        if only is not None:
+            regions = [r for r in regions if r in only]
     lab = view.build(session, chosen, lang, message, invalid, error, regions)
     urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}

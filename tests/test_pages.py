@@ -385,10 +385,24 @@ def test_presentation_and_contrast_are_switched_on_the_page_root(client, lab):
     assert "theme-contrast" in classes and "present" in classes
 
 
-def test_choosing_a_weight_shows_its_chain_rule(client, lab):
-    page = post(client, f"{lab}/prefs", {"selected": "w1"})
+def test_choosing_a_weight_shows_its_chain_rule_and_redraws_only_that(client, lab):
+    r = client.post(f"{lab}/prefs", data={"selected": "w1"}, headers=HX)
+    assert r.status_code == 200 and r.headers["HX-Reswap"] == "none"
+    page = Page(r.text)
     assert page.attr(ids.edge("w1"), "aria-current") == "true"
     assert "∂" in page.text(ids.CHAIN) and "w1" in page.text("chain-select")
+    # the graph (which edge is chosen) and the chain rule, each swapped out of band
+    swapped = [i for i in page.ids if page.attr(i, "hx-swap-oob")]
+    assert swapped == [ids.GRAPH, ids.CHAIN, ids.ANNOUNCE]
+    assert ids.PAGE not in page.ids and ids.DELTAS not in page.ids
+    assert r.cookies.get("bl_selected") == "w1"
+
+
+def test_any_other_preference_redraws_the_whole_page(client, lab):
+    r = client.post(f"{lab}/prefs", data={"selected": "w2", "precision": "4"}, headers=HX)
+    assert "HX-Reswap" not in r.headers
+    page = Page(r.text)
+    assert {ids.PAGE, ids.DELTAS, ids.CHAIN, ids.GRAPH} <= set(page.ids)
 
 
 def test_precision_switch(client, lab):
@@ -396,7 +410,9 @@ def test_precision_switch(client, lab):
         post(client, lab + "/next")
     page = post(client, f"{lab}/prefs", {"precision": "4"})
     assert page.attr(ids.delta("o1"), "data-result") == "0.1385"
-    page = post(client, f"{lab}/prefs", {"precision": "5"})  # not offered: ignored
+    r = client.post(f"{lab}/prefs", data={"precision": "5"}, headers=HX)  # not offered
+    assert r.status_code == 200 and ids.DELTAS not in Page(r.text).ids  # nothing redrawn
+    page = Page(client.get(lab).text)
     assert page.attr(ids.delta("o1"), "data-result") == "0.1385"
 
 
