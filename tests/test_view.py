@@ -539,3 +539,18 @@ def test_a_layers_formulas_are_one_conversion_however_wide():
     view = build(at("backward:1", data), Prefs(), "en")
     for name, shown in (("h1_1", "δh1,1="), ("h1_16", "δh1,16="), ("h2_16", "δh2,16=")):
         assert plain(formula(view, ids.delta(name)).lines[0].math).startswith(shown)
+
+
+def test_a_number_longer_than_its_field_is_drawn_smaller_and_redrawn_once_typed():
+    before = at("ready")
+    after = ops.patch(before, {"weights": {"w1": -0.00380982365}})
+    shown = {p.field.name: p.field for p in build(after, Prefs(), "en").overlay.fields}
+    assert shown["w1"].value == "-0.00380982365" and shown["w1"].fit == "0.90em"
+    assert shown["w5"].fit is None  # 0.4
+    # Typed as the page would write it, but drawn by the browser at full size: redrawn.
+    typed = Invalid("w1", "-0.00380982365", None, "graph")
+    assert "fields" in to_redraw(before, after, Prefs(), "en", typed)
+    typed = Invalid("w5", "0.3", None, "graph")  # short: it reads as it would be written
+    assert "fields" not in to_redraw(
+        before, ops.patch(before, {"weights": {"w5": 0.3}}), Prefs(), "en", typed
+    )

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from app.engine import Network, parse_param_name
 from app.view import ids
+from app.view.layout import DIGITS
 from app.view.numbers import fmt_input
+
+FITS = DIGITS + 4  # the characters a field is made for: −0.0380982365
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,19 @@ class Field:
     label: str  # the accessible name
     value: str
     error: str | None = None
+    # A smaller type for a number longer than the field is made for (−0.00380982365), so
+    # that all of it shows; None for the others, and for a number as typed (the browser
+    # draws that as it was typed: a field whose style differs is to be redrawn).
+    fit: str | None = None
 
     @property
     def error_id(self) -> str:
         return ids.field_error(self.name)
+
+
+def _fit(value: str) -> str | None:
+    n = len(value)
+    return f"{0.97 * FITS / n:.2f}em" if n > FITS else None  # 3 %: a digit is wider than a sign
 
 
 class Fields:
@@ -40,11 +52,11 @@ class Fields:
         self.network, self.precision, self.invalid, self.t = network, precision, invalid, t
 
     def _make(self, name: str, label: str, number: float, where: str) -> Field:
-        value, error = fmt_input(number, self.precision), None
         invalid = self.invalid
         if invalid and invalid.name == name and invalid.where in (None, where):
-            value, error = invalid.text, invalid.message
-        return Field(ids.field(name, where), name, label, value, error=error)
+            return Field(ids.field(name, where), name, label, invalid.text, invalid.message)
+        value = fmt_input(number, self.precision)
+        return Field(ids.field(name, where), name, label, value, fit=_fit(value))
 
     def param(self, name: str, where: str = "graph") -> Field:
         kind, l, j, i = parse_param_name(self.network.layers, name)

@@ -56,10 +56,14 @@ class Sizes:
 
 
 # Widths of text, in em, as drawn in the widest common sans-serif (DejaVu Sans): a digit
-# is 0.64 em, a bold name's letter at most 0.8 em. Fields are sized for a weight shown
-# with nine significant digits and a sign (−0.0380982365); longer ones scroll.
+# is 0.636 em, a point 0.318 em, a hyphen-minus narrower than a digit, a bold name's
+# letter at most 0.8 em. A field is sized for a weight shown with nine significant digits
+# (13 characters at most but for rare leading zeros, −0.0380982365, 0.00196290026); a
+# longer number is drawn smaller (Field.fit).
 DIGITS = 9
-NUMBER_EM = 0.64 * (DIGITS + 2) + 0.84 + 0.32 + 0.38  # digits, minus, point, padding
+NUMBER_EM = 0.636 * (DIGITS + 3) + 0.318 + 0.3  # twelve digits, a point, the padding
+GAP_EM = 0.15  # between a field's name and its number
+BORDER = 4  # the number's box, left and right, in SVG units
 NAME_EM = 0.8
 PAD = 4  # between a field and a neuron
 VALUE_LINE = 1.15  # the numbers by a neuron: one line per value, 1.15 em apart
@@ -92,7 +96,8 @@ PRESENT = Sizes(
 
 def field_width(sizes: Sizes, name: str) -> float:
     """A weight's or bias's field on its edge: its name, then its number."""
-    return sizes.name_font * (NAME_EM * len(name) + 0.15) + sizes.field_font * NUMBER_EM
+    number = sizes.field_font * (GAP_EM + NUMBER_EM) + BORDER
+    return sizes.name_font * NAME_EM * len(name) + number
 
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom

@@ -323,7 +323,8 @@ CLASHES = """() => {
     const texts = [...document.querySelectorAll('#graph .node text')];
     fields.forEach((f, k) => {
         const name = f.querySelector('input').name, input = f.querySelector('input');
-        if (input.scrollWidth > input.clientWidth) clash.push(name + ' cut');
+        if (input.scrollWidth > input.clientWidth)
+            clash.push(`${name} cut: ${input.value} ${input.scrollWidth} > ${input.clientWidth}`);
         for (const g of fields.slice(k + 1))
             if (meets(rect(f), rect(g))) clash.push(name + ' / ' + g.querySelector('input').name);
         for (const t of texts)
@@ -343,6 +344,10 @@ def test_other_small_networks_are_drawn_with_nothing_covered(page, server, layer
     if present:
         page.keyboard.press("p")
         expect(page.locator(".page.present")).to_have_count(1)
+    w1 = by_id(page, ids.field("w1", "graph"))
+    w1.fill("-0.00380982365")  # longer than most: drawn in smaller type, all of it shown
+    with page.expect_response(lambda r: r.url.endswith("/edit") and r.ok):
+        w1.press("Tab")
     page.locator("body").click(position={"x": 5, "y": 700})
     depth = len(layers.split("-")) - 1
     for phase in [f"forward:{k}" for k in range(1, depth + 1)] + ["loss"]:
