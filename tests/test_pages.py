@@ -443,12 +443,14 @@ def test_a_large_networks_steps_leave_out_its_folded_table(client, lab):
         "HX-Redirect"
     ]
     page = Page(client.get(path).text)
+    assert "large" in page.attr(ids.PAGE, "class").split()  # its panels drawn when in sight
+    assert "large" not in Page(client.get(lab).text).attr(ids.PAGE, "class").split()
     assert page.attr("opt-table", "aria-expanded") == "false"
     assert ids.grad_row("w1") not in page.elements
     for _ in range(2 * 4 + 1):  # to backward:1: the table's columns would have changed
         page = post(client, path + "/next")
         assert ids.WEIGHTS not in regions(page)
-    page = post(client, path + "/prefs", {"table": "on"})  # shown: the whole page
+    page = post(client, path + "/prefs", {"table": "on"})  # shown: the table redrawn
     assert page.attr("opt-table", "aria-expanded") == "true"
     assert page.text(ids.grad_row("w1")).startswith("w1")
     page = post(client, path + "/next")  # the update: w⁺ in the table
