@@ -268,10 +268,13 @@ def html(
     regions = None
     if name == "changes.html":
         old, typed = before or (None, None)
-        regions = view.to_redraw(old, session, chosen, lang, typed)
-        if only is not None:
-            regions = [r for r in regions if r in only]
-    lab = view.build(session, chosen, lang, message, invalid, error, regions)
+        if only is None:
+            regions, lab = view.changes(old, session, chosen, lang, typed, message, invalid, error)
+        else:
+            regions = [r for r in view.shown(chosen) if r in only]
+            lab = view.build(session, chosen, lang, message, invalid, error, regions)
+    else:
+        lab = view.build(session, chosen, lang, message, invalid, error)
     urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
     return templates.get_template(name).render(context, regions=regions)

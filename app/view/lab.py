@@ -2,8 +2,9 @@
 table, chain rule and edit table. The one place between the engine and the templates.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from app.engine import ACTIVATIONS, bias_name, parse_param_name, trace, weight_name
 from app.engine.phase import phases
@@ -50,11 +51,11 @@ class Section:
     more: str | None = None  # how many more there are, in the table
 
 
-def _listed(title: str, formulas: list[Formula], t: dict) -> Section:
+def _listed(title: str, formulas: list[Callable[[], Formula]], t: dict) -> Section:
+    """The first MAX_LISTED of the formulas (each made only if shown), and how many more."""
+    shown = tuple(f() for f in formulas[:MAX_LISTED])
     more = len(formulas) - MAX_LISTED
-    if more <= 0:
-        return Section(title, tuple(formulas))
-    return Section(title, tuple(formulas[:MAX_LISTED]), more=t["more"].format(n=more))
+    return Section(title, shown, more=t["more"].format(n=more) if more > 0 else None)
 
 
 @dataclass(frozen=True)
@@ -240,15 +241,15 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
             it.delta(l, j, True, ids.explain_item("delta", it.name(l + 1, j)))
             for j in range(layers[l + 1])
         )
-        grads = [it.grad(l, j, i) for j in range(layers[l + 1]) for i in range(layers[l])]
+        grads = [partial(it.grad, l, j, i) for j in range(layers[l + 1]) for i in range(layers[l])]
         if stage.shown.update_biases:
-            grads += [it.bias_grad(l, j) for j in range(layers[l + 1])]
+            grads += [partial(it.bias_grad, l, j) for j in range(layers[l + 1])]
         text = t["ex_backward_output" if int(k) == depth else "ex_backward_hidden"]
         return Explanation(title, text, (Section("δ", deltas), _listed("∂E/∂w", grads, t)))
     if kind == "update":
-        formulas = [it.update_rule()]
+        formulas = [it.update_rule]
         formulas += [
-            it.update(l, j, i)
+            partial(it.update, l, j, i)
             for l in range(depth)
             for j in range(layers[l + 1])
             for i in range(layers[l])
@@ -256,7 +257,9 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
         text = t["ex_update"]
         if stage.shown.update_biases:
             text += " " + t["ex_update_biases"]
-            formulas += [it.bias_update(l, j) for l in range(depth) for j in range(layers[l + 1])]
+            formulas += [
+                partial(it.bias_update, l, j) for l in range(depth) for j in range(layers[l + 1])
+            ]
         return Explanation(title, text, (_listed(title, formulas, t),))
     return Explanation(title, t["ex_ready"], ())
 
@@ -396,6 +399,11 @@ SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
 
 
+def shown(prefs: Prefs) -> tuple[str, ...]:
+    """The regions the page shows: in presentation mode, only some."""
+    return SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
+
+
 def to_redraw(
     before: Session | None,
     after: Session,
@@ -403,22 +411,38 @@ def to_redraw(
     lang: str,
     typed: Invalid | None = None,
 ) -> list[str]:
+    """The regions to redraw to go from the lab of `before` to that of `after`: see
+    `changes`."""
+    return changes(before, after, prefs, lang, typed)[0]
+
+
+def changes(
+    before: Session | None,
+    after: Session,
+    prefs: Prefs,
+    lang: str,
+    typed: Invalid | None = None,
+    message: str | None = None,
+    invalid: Invalid | None = None,
+    error: bool = False,
+) -> tuple[list[str], Lab]:
     """The regions to redraw to go from the lab of `before` to that of `after` (all of
-    them without a before): those a step or an edit nearly always changes, and of the
-    others those whose parts changed. In presentation mode only those it shows (leaving
-    it redraws the whole page). The status always, also because it clears the message
-    of the answer before.
+    them without a before), and the lab of `after` that draws them (each part built
+    once): those a step or an edit nearly always changes, and of the others those whose
+    parts changed. In presentation mode only those it shows (leaving it redraws the whole
+    page). The status always, also because it clears the message of the answer before.
 
     After an edit, `typed` is the field as the person left it: its fields need no
     redrawing if they already read as the new value would be written."""
-    shown = SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
+    on_show = shown(prefs)
     if before is None:
-        return list(shown)
-    rest = [r for r in shown if r not in ALWAYS]
+        return list(on_show), build(after, prefs, lang, message, invalid, error, on_show)
+    rest = [r for r in on_show if r not in ALWAYS]
     if typed is None and before.network is after.network:  # a phase step: the same fields
         rest = [r for r in rest if r not in ("fields", "params")]
+    candidates = [r for r in on_show if r in ALWAYS or r in rest]
+    new = build(after, prefs, lang, message, invalid, error, candidates)
     old = build(before, prefs, lang, invalid=typed, regions=rest)
-    new = build(after, prefs, lang, regions=rest)
     parts = {r: [a for a in REGIONS[r] if a != "invalid"] for r in rest}
     changed = [r for r in rest if any(getattr(old, a) != getattr(new, a) for a in parts[r])]
-    return [r for r in shown if r in ALWAYS or r in changed]
+    return [r for r in on_show if r in ALWAYS or r in changed], new
