@@ -113,7 +113,7 @@ _TOKEN = re.compile(r"@(\d+)|(\\cdot)|([-+=>,])|([()\[\]])|(\d+(?:\.\d+)?)|\s+")
 _SPACE = "\u205f"  # medium mathematical space, as MathML puts around a binary operator
 
 
-BREAK = None  # in a line's parts: where it may wrap (before a "=", "+" or "−" outside brackets)
+BREAK = None  # in a line's parts: where it may wrap (before "+", "−", or "=" outside brackets)
 
 
 @lru_cache(maxsize=16384)
@@ -135,7 +135,7 @@ def _plain_parts(latex: str) -> tuple[str | int | None, ...]:
             elif op == ",":
                 out.append(", ")
             else:
-                if out and depth == 0 and op in ("=", "+", "-"):
+                if out and (op in ("+", "-") or (op == "=" and depth == 0)):
                     out.append(BREAK)
                 out.append(f"{_SPACE}{symbol}{_SPACE}" if out else f"{symbol}{_SPACE}")
             operand = False
@@ -196,7 +196,7 @@ def render(
 
         latex = _NAME.sub(take, latex)
     if _PLAIN.fullmatch(latex):
-        return Markup(" ").join(_texts(_plain(latex, values, precision), display))
+        return Markup(" ").join(_texts(_plain(latex, values, precision)))
     tail = _numeric_tail(latex)
     head = latex if tail is None else latex[:tail]
     template = _template(head, display)
@@ -211,16 +211,13 @@ def render(
         return Markup(out)
     first, *rest = _plain(latex[tail:], values, precision)
     out = out.removesuffix("</math>") + f"<mtext>{_SPACE}{first}</mtext></math>"
-    return Markup(" ").join([Markup(out), *_texts(rest, display)])
+    return Markup(" ").join([Markup(out), *_texts(rest)])
 
 
-def _texts(pieces: list[str], display: str) -> list[Markup]:
-    """Each piece of a line of numbers as a <math> of one <mtext>: the line may wrap
-    between them (a space between two <math> is a place to break a line)."""
-    return [
-        Markup(f'<math xmlns="{MATHML}" display="{display}"><mtext>{p}</mtext></math>')
-        for p in pieces
-    ]
+def _texts(pieces: list[str]) -> list[Markup]:
+    """Each piece of a line of numbers as text in the math font: the line may wrap
+    between them. Text, not MathML: the browser lays out hundreds of these per step."""
+    return [Markup(f'<span class="mtext">{p}</span>') for p in pieces]
 
 
 def shift(latex: str, by: int) -> str:
