@@ -53,12 +53,13 @@ document.addEventListener("htmx:afterSwap", () => {
 
 
 @contextlib.contextmanager
-def serve():
+def serve(root: Path = ROOT):
+    """The app of the checkout at `root` under uvicorn on 127.0.0.1 and a free port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    server = subprocess.Popen([*cmd, "--port", str(port), "--log-level", "warning"], cwd=ROOT)
+    server = subprocess.Popen([*cmd, "--port", str(port), "--log-level", "warning"], cwd=root)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
