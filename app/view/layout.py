@@ -12,8 +12,9 @@ nine digits) and the room between neurons grow with it.
 
 The numbers by each neuron and the edit fields are placed here too, so that none covers
 another: each field on its edge, as near the sending end as it can sit clear of the
-neurons, of their numbers and of the fields placed before it (see `_place`). A deep
-network's picture is made wider rather than let a field cover a column of neurons.
+neurons, of their numbers and of the fields placed before it (see `_place`). Where they
+cannot all sit clear, the picture is drawn wider (up to MAX_WIDTH), and beyond that the
+most crowded layer pair keeps its fields in the table only (see `layout`).
 """
 
 import math
@@ -135,9 +136,6 @@ class Geometry:
     targets: tuple[Box, ...]  # the fields of the targets, right of their neurons
     fields: dict[str, Box]  # a weight's or a bias's field, by its name, on its edge
 
-    def along(self, a: tuple[float, float], b: tuple[float, float], t: float):
-        return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-
 
 # A picture whose fields cannot all sit clear is drawn wider, by these factors in turn
 # (at most MAX_WIDTH: any wider and its type is too small to read); if that is not
@@ -203,7 +201,7 @@ def _layout(
     bias_y = down + sizes.top + spacing * widest + (sizes.bias_drop if detail else 30)
     bias_nodes = {l: (xs[l], bias_y) for l in range(depth)}
     legend_y = bias_y + sizes.legend_gap
-    g = Geometry(
+    return Geometry(
         width=width,
         height=round(legend_y + sizes.legend_height),
         radius=radius,
@@ -220,7 +218,6 @@ def _layout(
         targets=(),
         fields={},
     )
-    return g
 
 
 def _values(key, layers, sizes: Sizes, radius: float, centre) -> Values:

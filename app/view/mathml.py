@@ -7,6 +7,11 @@ given as `Bare(x)` (a result standing alone after "=").
 
 Names go in slots too: `named("o_{1}")` marks a neuron's or parameter's name, so that
 δ_h1 … δ_h16 are one conversion with the name put in afterwards, not sixteen.
+
+Numbers and operators with nothing else (= 0.0553994247 · 0.241300709 = …) are text in
+the math font, not MathML: they look the same, and the browser lays out text faster
+(a step shows hundreds of these lines on a large network). Such a line may wrap before
+a "+" or a "−", or an "=" outside brackets.
 """
 
 import re
@@ -106,8 +111,7 @@ def _slot(value: float | Bare, precision: int) -> str:
 
 
 # A line of numbers and operators only (= −(0.01 − 0.751365070) · 0.751365070(1 − …))
-# is written as one <mtext>: it looks the same in the math font, and the browser lays
-# out and htmx swaps one element instead of twenty (hundreds of these per step).
+# is written as text (see the module's docstring): a few elements instead of twenty.
 _PLAIN = re.compile(r"(?:@\d+|\\cdot|[-+=()\[\]>,]|\d+(?:\.\d+)?|\s+)+")
 _TOKEN = re.compile(r"@(\d+)|(\\cdot)|([-+=>,])|([()\[\]])|(\d+(?:\.\d+)?)|\s+")
 _SPACE = "\u205f"  # medium mathematical space, as MathML puts around a binary operator
@@ -186,7 +190,8 @@ def render(
     precision: int = numbers.DEFAULT_PRECISION,
     display: str = "inline",
 ) -> Markup:
-    """MathML for `latex`, with values[k] in slot @k and each named() name in its slot."""
+    """MathML for `latex`, with values[k] in slot @k and each named() name in its slot;
+    its numbers at the end, after an "=", and a line of numbers alone, as text."""
     names: list[str] = []
     if r"\name{" in latex:
 
