@@ -1,20 +1,27 @@
-"""The JSON API under /api: create, read, edit and step networks.
+"""The JSON API under /api: create, read, edit and step networks, follow them, undo.
 
 Handlers read the request, run one session operation through the store, and answer.
+Creating a network makes its owner: the 201 answer carries an `owner_token`, once; every
+change then needs it as `Authorization: Bearer <token>`. Reading and following need none.
 """
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from app import session as ops
 from app.engine import Backward, Forward, trace
 from app.schemas import (
     BackwardResult,
+    Created,
     CreateNetwork,
     ForwardResult,
+    HistoryResult,
     PatchNetwork,
     State,
     StepResult,
@@ -22,16 +29,29 @@ from app.schemas import (
     TrainResult,
 )
 from app.session import Session
-from app.store import Store
+from app.store import NotOwner, Store, owns
+from app.store.base import event
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api", tags=["networks"])
+bearer = HTTPBearer(
+    auto_error=False,
+    description="The `owner_token` of the 201 answer that created the network.",
+)
 
 
 def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str | None:
+    return credentials.credentials if credentials else None
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
+TokenDep = Annotated[str | None, Depends(get_token)]
 
 
 def json(data: dict[str, Any], status_code: int = 200) -> Response:
@@ -41,6 +61,24 @@ def json(data: dict[str, Any], status_code: int = 200) -> Response:
         status_code=status_code,
         media_type="application/json",
     )
+
+
+def change(
+    store: Store,
+    id: str,
+    token: str | None,
+    op: Callable[[Session], tuple[Session, T]],
+    action: str,
+    expect: int | None = None,
+) -> tuple[Session, T]:
+    """Apply op as the owner (else NotOwner, and nothing changes), as one entry of history."""
+
+    def owned(s: Session) -> tuple[Session, T]:
+        if not owns(s, token):
+            raise NotOwner(s.id)
+        return op(s)
+
+    return store.update(id, owned, action, expect)
 
 
 def where(s: Session) -> dict[str, Any]:
@@ -62,11 +100,13 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
-@router.post("/networks", status_code=201, response_model=State, name="api_create_network")
+@router.post("/networks", status_code=201, response_model=Created, name="api_create_network")
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
-    """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides."""
-    s = store.add(ops.create(body.model_dump(exclude_unset=True)))
-    return json(s.to_data(), 201)
+    """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides.
+
+    The answer's `owner_token` (given only here) is what changes it from now on."""
+    s, token = store.add(ops.create(body.model_dump(exclude_unset=True)))
+    return json(s.to_data() | {"owner_token": token}, 201)
 
 
 @router.get("/networks/{id}", response_model=State, name="api_read_network")
@@ -75,16 +115,18 @@ def read_network(id: str, store: StoreDep) -> Response:
 
 
 @router.delete("/networks/{id}", status_code=204, name="api_delete_network")
-def delete_network(id: str, store: StoreDep) -> Response:
+def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
+    if not owns(store.get(id), token):
+        raise NotOwner(id)
     store.delete(id)
     return Response(status_code=204)
 
 
 @router.patch("/networks/{id}", response_model=State, name="api_edit_network")
-def edit_network(id: str, body: PatchNetwork, store: StoreDep) -> Response:
+def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
-    return json(_apply(store, id, lambda s: ops.patch(s, changes)).to_data())
+    return json(_apply(store, id, token, lambda s: ops.patch(s, changes), "edit").to_data())
 
 
 @router.post("/networks/{id}/forward", response_model=ForwardResult, name="api_forward")
@@ -102,9 +144,9 @@ def backward(id: str, store: StoreDep) -> Response:
 
 
 @router.post("/networks/{id}/step", response_model=StepResult, name="api_step")
-def step(id: str, store: StoreDep) -> Response:
+def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, (t, after) = store.update(id, ops.step)
+    s, (t, after) = change(store, id, token, ops.step, "step")
     return json(
         where(s)
         | forward_data(t.forward)
@@ -119,9 +161,9 @@ def step(id: str, store: StoreDep) -> Response:
 
 
 @router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
-def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
+def train(id: str, body: TrainRequest, store: StoreDep, token: TokenDep) -> Response:
     """Train up to 100,000 iterations; stops before numbers stop being finite."""
-    s, t = store.update(id, lambda s: ops.run(s, body.iterations))
+    s, t = change(store, id, token, lambda s: ops.run(s, body.iterations), "train")
     return json(
         s.to_data()
         | {"losses": t.losses, "loss_iterations": t.loss_iterations, "diverged_at": t.diverged_at}
@@ -129,21 +171,89 @@ def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
 
 
 @router.post("/networks/{id}/phase/next", response_model=State, name="api_next_phase")
-def next_phase(id: str, store: StoreDep) -> Response:
-    return json(_apply(store, id, ops.next_phase).to_data())
+def next_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
+    return json(_apply(store, id, token, ops.next_phase, "next").to_data())
 
 
 @router.post("/networks/{id}/phase/prev", response_model=State, name="api_prev_phase")
-def prev_phase(id: str, store: StoreDep) -> Response:
-    return json(_apply(store, id, ops.prev_phase).to_data())
+def prev_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
+    return json(_apply(store, id, token, ops.prev_phase, "prev").to_data())
 
 
 @router.post("/networks/{id}/reset", response_model=State, name="api_reset")
-def reset(id: str, store: StoreDep) -> Response:
+def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state the network was created with."""
-    return json(_apply(store, id, ops.reset).to_data())
+    return json(_apply(store, id, token, ops.reset, "reset").to_data())
 
 
-def _apply(store: Store, id: str, op: Callable[[Session], Session]) -> Session:
+@router.post("/networks/{id}/undo", response_model=State, name="api_undo")
+def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
+    """Back to the state before the last change (edit, step, phase move, training, reset)."""
+    return json(_travel(store, id, token, "undo").to_data())
+
+
+@router.post("/networks/{id}/redo", response_model=State, name="api_redo")
+def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
+    """Forward again to the state an undo left."""
+    return json(_travel(store, id, token, "redo").to_data())
+
+
+@router.get("/networks/{id}/history", response_model=HistoryResult, name="api_history")
+def history(id: str, store: StoreDep) -> Response:
+    """The changes that can be undone and redone (at most 200), oldest first."""
+    s = store.get(id)
+    return json(history_data(s))
+
+
+@router.post("/networks/{id}/history/{seq}", response_model=State, name="api_jump")
+def jump(id: str, seq: int, store: StoreDep, token: TokenDep) -> Response:
+    """To the state after the history's change number `seq` (undo or redo several at once)."""
+    return json(_travel(store, id, token, seq).to_data())
+
+
+@router.get("/networks/{id}/events", response_class=EventSourceResponse, name="api_events")
+async def events(
+    id: str, request: Request, store: StoreDep, token: TokenDep
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: `change` (id, version, iteration, phase, action) after every
+    change of the network, `followers` (their count) when one comes or goes."""
+    async for e in follow(store, id, token):
+        yield e
+
+
+async def follow(store: Store, id: str, token: str | None) -> AsyncIterator[ServerSentEvent]:
+    """The events of one network (the owner's own tabs are not counted as followers)."""
+    s = await run_in_threadpool(store.get, id)
+    async with store.bus.listen(id, follower=not owns(s, token)) as stream:
+        yield ServerSentEvent(raw_data=event(s, "open").decode(), event="change")
+        async for raw in stream:
+            data = orjson.loads(raw)
+            kind = "followers" if "followers" in data else "change"
+            yield ServerSentEvent(raw_data=raw.decode(), event=kind)
+            if data.get("action") == "delete":
+                return
+
+
+def history_data(s: Session) -> dict[str, Any]:
+    h = s.history
+    return {
+        "id": s.id,
+        "cursor": h.cursor,
+        "entries": [
+            {"seq": e.seq, "iteration": e.iteration, "phase": e.phase, "action": e.action}
+            for e in h.entries
+        ],
+    }
+
+
+def _apply(
+    store: Store, id: str, token: str | None, op: Callable[[Session], Session], action: str
+) -> Session:
     """Apply a Session → Session operation atomically and return the new session."""
-    return store.update(id, lambda s: (op(s), None))[0]
+    return change(store, id, token, lambda s: (op(s), None), action)[0]
+
+
+def _travel(store: Store, id: str, token: str | None, to: str | int) -> Session:
+    if not owns(store.get(id), token):
+        raise NotOwner(id)
+    return store.travel(id, to)

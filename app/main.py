@@ -1,22 +1,38 @@
 """The application: assembles the routers, the store and the error answers."""
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app import api, pages
+from app import api, pages, settings
 from app.engine import InvalidInput
-from app.store import MemoryStore, UnknownSession
+from app.settings import Settings
+from app.store import Conflict, NotOwner, UnknownSession, open_store
+
+EXPIRY_SWEEP = 3600.0  # seconds between sweeps of networks unused too long
 
 
-def create_app() -> FastAPI:
+def create_app(config: Settings | None = None) -> FastAPI:
+    config = config or settings.load()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.store = MemoryStore()
+        store = open_store(config)
+        bind = getattr(store.bus, "bind", None)
+        if bind:
+            bind(asyncio.get_running_loop())
+        app.state.store = store
+        app.state.settings = config
+        sweeper = asyncio.create_task(_sweep(store))
         pages.warm()
         yield
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        store.close()
 
     app = FastAPI(
         title="backprop-lab",
@@ -37,15 +53,46 @@ def create_app() -> FastAPI:
         msg = f"id: no network {exc.id!r} (it may have been deleted)"
         return JSONResponse({"detail": [{"loc": ["path", "id"], "msg": msg}]}, status_code=404)
 
+    @app.exception_handler(NotOwner)
+    async def not_owner(request: Request, exc: NotOwner) -> JSONResponse:
+        msg = (
+            f"authorization: only the owner of network {exc.id!r} can change it: send its "
+            "owner_token as 'Authorization: Bearer <owner_token>' (anyone may read and follow it)"
+        )
+        detail = [{"loc": ["header", "authorization"], "msg": msg, "type": "not_owner"}]
+        return JSONResponse({"detail": detail}, status_code=403)
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        detail = [{"loc": [exc.field], "msg": str(exc), "type": "conflict"}]
+        return JSONResponse({"detail": detail}, status_code=409)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        """Alive: answers without the store or the thread pool."""
         return {"status": "ok"}
 
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        """Ready: the store answers."""
+        try:
+            request.app.state.store.backend.ping()
+        except Exception as e:  # any failure of the store means not ready
+            return JSONResponse({"status": "unavailable", "store": repr(e)}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
     return app
+
+
+async def _sweep(store) -> None:
+    """Delete networks unused for longer than the settings allow, now and every hour."""
+    while True:
+        await asyncio.to_thread(store.expire)
+        await asyncio.sleep(EXPIRY_SWEEP)
 
 
 def _problems(errors) -> list[dict]:

@@ -14,22 +14,28 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.sse import EventSourceResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from app import forms, view
 from app import session as ops
-from app.api import StoreDep
+from app.api import StoreDep, follow
 from app.engine import InvalidInput
 from app.session import Session
-from app.store import Store, UnknownSession
-from app.view import ids, prefs
+from app.store import NotOwner, Store, UnknownSession, owns
+from app.view import ids, prefs, share
 from app.view.text import TEXT, pick
 
 ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
-NETWORK_COOKIE = "bl_network"
+VENDOR = {  # front-end packages, served from where `npm ci` put them
+    "htmx.min.js": HTMX,
+    "sse.min.js": ROOT / "node_modules" / "htmx-ext-sse" / "dist" / "sse.min.js",
+}
+NETWORK_COOKIE = "bl_network"  # the browser's own network, where / takes it
+OWNER_COOKIE = "bl_owner"  # a network's owner token, sent only to that network's page
 YEAR = 365 * 24 * 3600
 # The page talks to its own server only; everything it loads comes from here.
 CSP = (
@@ -46,7 +52,20 @@ PARTIAL = {"selected": ("graph", "chain"), "table": ("weights",)}
 # API's own route names); the templates get these paths filled in with the id.
 PATHS = {
     action: f"/n/{{id}}/{action}"
-    for action in ("next", "prev", "step", "reset", "train", "edit", "prefs", "new")
+    for action in (
+        "next",
+        "prev",
+        "step",
+        "reset",
+        "train",
+        "edit",
+        "prefs",
+        "new",
+        "undo",
+        "redo",
+        "fork",
+        "events",
+    )
 }
 templates = Environment(
     loader=FileSystemLoader(ROOT / "templates"),
@@ -66,14 +85,33 @@ FormDep = Annotated[FormData, Depends(read_form)]
 
 @router.get("/")
 def home(request: Request, store: StoreDep) -> Response:
-    """To the browser's own network: the one its cookie remembers, or a new classic one."""
+    """To the browser's own network, if its cookie remembers one; else the way in: start
+    the tutorial's network, or join a class with its code. (A GET never makes a network:
+    link previews and crawlers would fill the store.)"""
     id = request.cookies.get(NETWORK_COOKIE)
     try:
         if id:
             return _redirect(store.get(id).id)
     except UnknownSession:
         pass
-    return _redirect(store.add(ops.create({"preset": "classic"})).id)
+    return _home(request)
+
+
+@router.post("/new", name="lab_start")
+def start(request: Request, store: StoreDep) -> Response:
+    """A new classic network, owned by this browser."""
+    created, token = store.add(ops.create({"preset": "classic"}))
+    return _opened(RedirectResponse(f"/n/{created.id}", status_code=303), created, token)
+
+
+@router.get("/join", name="lab_join")
+def join(request: Request, store: StoreDep, code: str = "") -> Response:
+    """The network of a join code, read-only (the code typed on the start page)."""
+    try:
+        found = store.find(code)
+    except UnknownSession:
+        return _home(request, code=code[:32], status=404)
+    return RedirectResponse(f"/n/{found.id}", status_code=303)
 
 
 @router.post(PATHS["new"], name="lab_new")
@@ -81,14 +119,20 @@ def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network (from the new-network form), opened in place of this one."""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        created = store.add(ops.create(forms.new_network(fields)))
+        created, token = store.add(ops.create(forms.new_network(fields)))
     except InvalidInput as e:
         return _failed(request, store, id, e, fields)
-    if _htmx(request):
-        response = Response(status_code=204, headers={"HX-Redirect": f"/n/{created.id}"})
-        response.set_cookie(NETWORK_COOKIE, created.id, max_age=YEAR, httponly=True, samesite="lax")
-        return response
-    return _redirect(created.id)
+    return _open(request, created, token)
+
+
+@router.post(PATHS["fork"], name="lab_fork")
+def fork(id: str, request: Request, store: StoreDep) -> Response:
+    """A private copy of this network as it is now, owned by whoever asked."""
+    try:
+        created, token = store.add(ops.fork(store.get(id)))
+    except UnknownSession:
+        return _gone(request)
+    return _open(request, created, token)
 
 
 @router.get("/n/{id}", name="lab")
@@ -101,28 +145,46 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
     if request.headers.get("HX-Target") == ids.PAGE:
         name = "page.html"
     response = _render(request, session, name)
-    response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
+    if owns(session, _token(request)):
+        response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
     return response
+
+
+@router.get(PATHS["events"], response_class=EventSourceResponse, name="lab_events")
+async def events(id: str, request: Request, store: StoreDep):
+    """The page's follow events (see the API's): one stream per tab."""
+    async for e in follow(store, id, _token(request)):
+        yield e
+
+
+@router.post(PATHS["undo"], name="lab_undo")
+def undo(id: str, request: Request, store: StoreDep) -> Response:
+    return _travel(request, store, id, "undo")
+
+
+@router.post(PATHS["redo"], name="lab_redo")
+def redo(id: str, request: Request, store: StoreDep) -> Response:
+    return _travel(request, store, id, "redo")
 
 
 @router.post(PATHS["next"], name="lab_next")
 def next_phase(id: str, request: Request, store: StoreDep) -> Response:
-    return _act(request, store, id, lambda s: (ops.next_phase(s), None))
+    return _act(request, store, id, lambda s: (ops.next_phase(s), None), "next")
 
 
 @router.post(PATHS["prev"], name="lab_prev")
 def prev_phase(id: str, request: Request, store: StoreDep) -> Response:
-    return _act(request, store, id, lambda s: (ops.prev_phase(s), None))
+    return _act(request, store, id, lambda s: (ops.prev_phase(s), None), "prev")
 
 
 @router.post(PATHS["step"], name="lab_step")
 def step(id: str, request: Request, store: StoreDep) -> Response:
-    return _act(request, store, id, lambda s: (ops.step(s)[0], None))
+    return _act(request, store, id, lambda s: (ops.step(s)[0], None), "step")
 
 
 @router.post(PATHS["reset"], name="lab_reset")
 def reset(id: str, request: Request, store: StoreDep) -> Response:
-    return _act(request, store, id, lambda s: (ops.reset(s), None))
+    return _act(request, store, id, lambda s: (ops.reset(s), None), "reset")
 
 
 @router.post(PATHS["train"], name="lab_train")
@@ -134,7 +196,7 @@ def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response
         trained, result = ops.run(s, forms.iterations(form.get("iterations")))
         return trained, view.trained(t, chosen.precision, s, trained, result)
 
-    return _act(request, store, id, op)
+    return _act(request, store, id, op, "train")
 
 
 @router.post(PATHS["edit"], name="lab_edit")
@@ -149,7 +211,7 @@ def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
         except InvalidInput as e:  # name the field as the page knows it
             raise InvalidInput(name, e.message) from None
 
-    return _act(request, store, id, op, form=fields, typed=typed)
+    return _act(request, store, id, op, "edit", form=fields, typed=typed)
 
 
 @router.post(PATHS["prefs"], name="lab_prefs")
@@ -174,18 +236,22 @@ def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Resp
     return response
 
 
-@router.get("/vendor/htmx.min.js")
-def htmx(request: Request) -> Response:
-    """htmx, from where `npm ci` put it (pre-compressed when the browser takes gzip)."""
+@router.get("/vendor/{name}")
+def vendor(name: str, request: Request) -> Response:
+    """htmx and its SSE extension, from where `npm ci` put them (pre-compressed when the
+    browser takes gzip)."""
+    path = VENDOR.get(name)
+    if path is None:
+        return Response("no such file", status_code=404, media_type="text/plain")
     headers = {"Cache-Control": "public, max-age=86400"}
-    gz = HTMX.with_suffix(".js.gz")
+    gz = path.with_suffix(".js.gz")
     if "gzip" in request.headers.get("Accept-Encoding", "") and gz.exists():
         headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         return FileResponse(gz, media_type="text/javascript", headers=headers)
-    if not HTMX.exists():
-        msg = "htmx is not installed: run `npm ci` (or `make run`)."
+    if not path.exists():
+        msg = f"{name} is not installed: run `npm ci` (or `make run`)."
         return Response(msg, status_code=503, media_type="text/plain")
-    return FileResponse(HTMX, media_type="text/javascript", headers=headers)
+    return FileResponse(path, media_type="text/javascript", headers=headers)
 
 
 def _act(
@@ -193,25 +259,57 @@ def _act(
     store: Store,
     id: str,
     op,
+    action: str,
     form: dict | None = None,
     typed: view.Invalid | None = None,
 ) -> Response:
-    """Apply op to the session atomically and answer with the regions of the lab that it
-    changed, or with the error inline."""
+    """Apply op to the session atomically, as its owner, and answer with the regions of the
+    lab that it changed, or with the error inline."""
+    token = _token(request)
 
     def run(s: Session):
+        if not owns(s, token):
+            raise NotOwner(s.id)
         new, result = op(s)
         return new, (s, result)
 
     try:
-        session, (before, message) = store.update(id, run)
+        session, (before, message) = store.update(id, run, action)
     except UnknownSession:
         return _gone(request)
+    except NotOwner:
+        return _not_owner(request, store, id)
     except InvalidInput as e:
         return _failed(request, store, id, e, form)
     if not _htmx(request):
         return RedirectResponse(f"/n/{id}", status_code=303)
     return _render(request, session, "changes.html", message=message, before=(before, typed))
+
+
+def _travel(request: Request, store: Store, id: str, to: str) -> Response:
+    """Undo or redo, as the owner: the lab redrawn (an undo may change any region)."""
+    try:
+        if not owns(store.get(id), _token(request)):
+            return _not_owner(request, store, id)
+        session = store.travel(id, to)
+    except UnknownSession:
+        return _gone(request)
+    except InvalidInput as e:
+        return _failed(request, store, id, e, None)
+    if not _htmx(request):
+        return RedirectResponse(f"/n/{id}", status_code=303)
+    return _render(request, session, "changes.html")
+
+
+def _not_owner(request: Request, store: Store, id: str) -> Response:
+    """A change asked for by someone who only follows: refused, the page says why."""
+    t = TEXT[_lang(request, _prefs(request))]
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    name = "changes.html" if _htmx(request) else "index.html"
+    return _render(request, session, name, message=t["not_owner"], status=403)
 
 
 def _failed(
@@ -242,7 +340,16 @@ def _render(
 ) -> HTMLResponse:
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
-    body = html(session, name, chosen, lang, message, invalid, status >= 400, before, only)
+    owner = owns(session, _token(request))
+    follow_url = f"{request.base_url}n/{quote(session.id, safe='')}"
+    extra = {
+        "follow_url": follow_url,
+        "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),
+        "followers": request.app.state.store.bus.followers(session.id),
+    }
+    body = html(
+        session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
+    )
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
@@ -261,6 +368,8 @@ def html(
     error: bool = False,
     before: tuple[Session, view.Invalid | None] | None = None,
     only: list[str] | None = None,
+    owner: bool = True,
+    extra: dict | None = None,
 ) -> str:
     """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
     lab that changed since `before` (changes.html: all of them without a before, or those
@@ -269,14 +378,17 @@ def html(
     if name == "changes.html":
         old, typed = before or (None, None)
         if only is None:
-            regions, lab = view.changes(old, session, chosen, lang, typed, message, invalid, error)
+            regions, lab = view.changes(
+                old, session, chosen, lang, typed, message, invalid, error, owner
+            )
         else:
-            regions = [r for r in view.shown(chosen) if r in only]
-            lab = view.build(session, chosen, lang, message, invalid, error, regions)
+            regions = [r for r in view.shown(chosen, owner) if r in only]
+            lab = view.build(session, chosen, lang, message, invalid, error, regions, owner)
     else:
-        lab = view.build(session, chosen, lang, message, invalid, error)
+        lab = view.build(session, chosen, lang, message, invalid, error, owner=owner)
     urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
+    context |= extra or {}
     return templates.get_template(name).render(context, regions=regions)
 
 
@@ -303,10 +415,35 @@ def _htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _token(request: Request) -> str | None:
+    return request.cookies.get(OWNER_COOKIE)
+
+
 def _redirect(id: str) -> Response:
-    response = RedirectResponse(f"/n/{id}", status_code=303)
-    response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
+    return RedirectResponse(f"/n/{id}", status_code=303)
+
+
+def _opened(response: Response, session: Session, token: str) -> Response:
+    """The response, with the cookies that make this browser the new network's owner."""
+    path = f"/n/{quote(session.id, safe='')}"
+    response.set_cookie(OWNER_COOKIE, token, max_age=YEAR, path=path, httponly=True, samesite="lax")
+    response.set_cookie(NETWORK_COOKIE, session.id, max_age=YEAR, httponly=True, samesite="lax")
     return response
+
+
+def _open(request: Request, session: Session, token: str) -> Response:
+    """To a network just made, as its owner (htmx is redirected by a header)."""
+    path = f"/n/{quote(session.id, safe='')}"
+    if _htmx(request):
+        return _opened(Response(status_code=204, headers={"HX-Redirect": path}), session, token)
+    return _opened(RedirectResponse(path, status_code=303), session, token)
+
+
+def _home(request: Request, code: str = "", status: int = 200) -> Response:
+    """The way in: start a network, or join one with its code (`code`: one not found)."""
+    lang = _lang(request, _prefs(request))
+    body = templates.get_template("home.html").render(t=TEXT[lang], lang=lang, code=code)
+    return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
 def _gone(request: Request) -> Response:

@@ -78,6 +78,8 @@ class Where(BaseModel):
 
 
 class State(Where):
+    code: str = Field(description="The join code: six characters that open the network read-only.")
+    version: int = Field(description="One more after every change (for follow events).")
     layers: list[int] = Field(description=DOC["layers"])
     activations: list[str] = Field(description=DOC["activations"])
     loss: str
@@ -88,6 +90,26 @@ class State(Where):
     learning_rate: float
     update_biases: bool
     seed: int | None = Field(description=DOC["seed"])
+
+
+class Created(State):
+    owner_token: str = Field(
+        description="Send as `Authorization: Bearer <owner_token>` to change the network. "
+        "Given only in this answer: keep it."
+    )
+
+
+class Entry(BaseModel):
+    seq: int = Field(description="The change's number, from 1 (the network's creation).")
+    iteration: int
+    phase: str
+    action: str = Field(description="create, edit, next, prev, step, train or reset.")
+
+
+class HistoryResult(BaseModel):
+    id: str
+    cursor: int = Field(description="The seq of the state on show; later entries can be redone.")
+    entries: list[Entry]
 
 
 class ForwardResult(Where):

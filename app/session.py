@@ -30,6 +30,30 @@ MAX_LOSS_POINTS = 1000
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One change in a network's history: the state it left, and what made it."""
+
+    seq: int  # counts the changes since the network was created, from 1 (its creation)
+    iteration: int
+    phase: str
+    action: str  # create, edit, next, prev, step, train, reset
+
+
+@dataclass(frozen=True)
+class History:
+    cursor: int = 1  # the seq of the state on show; entries after it can be redone
+    entries: tuple[Entry, ...] = ()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.entries) and self.cursor > self.entries[0].seq
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self.entries) and self.cursor < self.entries[-1].seq
+
+
+@dataclass(frozen=True)
 class Session:
     network: Network  # the parameters now (after the update, in phase "update")
     initial: Network  # as created, for reset
@@ -37,6 +61,12 @@ class Session:
     iteration: int = 0  # updates applied so far
     phase: str = "ready"
     previous: Network | None = None  # before the last update, while it can be stepped back
+    # Kept by the store: the join code, the document's version (one more each change),
+    # the owner token's hash, and the history of changes.
+    code: str = ""
+    version: int = 0
+    owner: str = ""
+    history: History = History()
 
     @property
     def shown(self) -> Network:
@@ -49,6 +79,8 @@ class Session:
     def to_data(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "code": self.code,
+            "version": self.version,
             "iteration": self.iteration,
             "phase": self.phase,
             **self.network.to_data(),
@@ -204,3 +236,15 @@ def run(session: Session, iterations: int) -> tuple[Session, Training]:
 
 def reset(session: Session) -> Session:
     return replace(session, network=session.initial, iteration=0, phase="ready", previous=None)
+
+
+def fork(session: Session) -> Session:
+    """A private copy of the network as it is now, at the same point of the same iteration
+    (its own history and owner are the store's to give)."""
+    return Session(
+        network=session.network,
+        initial=session.initial,
+        iteration=session.iteration,
+        phase=session.phase,
+        previous=session.previous,
+    )

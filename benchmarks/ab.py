@@ -31,6 +31,7 @@ def one_round(browser, url: str, present: bool, edits: bool) -> list[float]:
     context.add_init_script(PROBE)
     page = context.new_page()
     page.goto(url + "/")
+    page.click("#btn-start")
     if present:
         page.keyboard.press("p")
         page.locator(".page.present").wait_for()

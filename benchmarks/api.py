@@ -11,6 +11,7 @@ measured the same way in the same run. wrk shares the machine's cores with the s
 
 import argparse
 import json
+import os
 import re
 import shutil
 import socket
@@ -32,11 +33,14 @@ CALLS = {
 
 LUA = """
 local ids = {%s}
+local tokens = {%s}
 local method, body = "%s", '%s'
-wrk.headers["Content-Type"] = "application/json"
 request = function()
-  local path = string.gsub("%s", "{id}", ids[math.random(#ids)])
-  return wrk.format(method, path, nil, body ~= "" and body or nil)
+  local k = math.random(#ids)
+  local path = string.gsub("%s", "{id}", ids[k])
+  local headers = {["Content-Type"] = "application/json",
+                   ["Authorization"] = "Bearer " .. tokens[k]}
+  return wrk.format(method, path, headers, body ~= "" and body or nil)
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%f\\n", summary.requests, summary.errors.status,
@@ -68,6 +72,7 @@ def main() -> None:
         sys.exit("benchmarks.api needs wrk: apt-get install wrk")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    db = tempfile.TemporaryDirectory()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -81,6 +86,7 @@ def main() -> None:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "BACKPROP_LAB_DB": str(Path(db.name) / "lab.db")},
     )
     try:
         for _ in range(100):
@@ -89,9 +95,9 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        ids = [
-            post(f"{base}/api/networks", {"preset": "classic"})["id"] for _ in range(args.clients)
-        ]
+        made = [post(f"{base}/api/networks", {"preset": "classic"}) for _ in range(args.clients)]
+        ids = [m["id"] for m in made]
+        tokens = ",".join(f'"{m["owner_token"]}"' for m in made)
         print(f"{args.clients} connections, {args.seconds} s per call, one uvicorn worker")
         print(f"{'call':<22}{'req/s':>8}{'median ms':>11}{'× no-op req/s':>15}")
         baseline = None
@@ -99,7 +105,7 @@ def main() -> None:
             for name, (method, path, body) in CALLS.items():
                 script = Path(tmp) / "call.lua"
                 quoted = ",".join(f'"{i}"' for i in ids)
-                script.write_text(LUA % (quoted, method, body, path))
+                script.write_text(LUA % (quoted, tokens, method, body, path))
                 out = subprocess.run(
                     ["wrk", "-t2", f"-c{args.clients}", f"-d{args.seconds}s", "-s", script, base],
                     capture_output=True,
@@ -116,6 +122,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        db.cleanup()
 
 
 if __name__ == "__main__":

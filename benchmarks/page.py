@@ -18,10 +18,12 @@ been produced by then.
 
 import contextlib
 import dataclasses
+import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -59,7 +61,11 @@ def serve(root: Path = ROOT):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    server = subprocess.Popen([*cmd, "--port", str(port), "--log-level", "warning"], cwd=root)
+    db = tempfile.TemporaryDirectory()
+    env = {**os.environ, "BACKPROP_LAB_DB": str(Path(db.name) / "lab.db")}
+    server = subprocess.Popen(
+        [*cmd, "--port", str(port), "--log-level", "warning"], cwd=root, env=env
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -72,6 +78,7 @@ def serve(root: Path = ROOT):
     finally:
         server.terminate()
         server.wait(timeout=10)
+        db.cleanup()
 
 
 def timed(page, action) -> float:
@@ -86,7 +93,9 @@ def first_load(browser, url: str) -> tuple[int, int]:
     page = context.new_page()
     responses = []
     page.on("requestfinished", lambda r: responses.append(r))
-    page.goto(url + "/", wait_until="networkidle")
+    page.goto(url + "/")
+    page.click("#btn-start")
+    page.wait_for_load_state("networkidle")
     total = 0
     for r in responses:
         sizes = r.sizes()
@@ -100,6 +109,7 @@ def key_to_paint(browser, url: str, layers: str | None, steps: int, edits: int, 
     context.add_init_script(PROBE)
     page = context.new_page()
     page.goto(url + "/")
+    page.click("#btn-start")
     if layers:
         page.locator("#new-layers").fill(layers)
         page.locator("#btn-new").click()

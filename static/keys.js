@@ -1,6 +1,6 @@
 // Keyboard shortcuts: a key clicks the button that declares it in aria-keyshortcuts
-// (→ and Space next, ← previous, Enter whole iteration, R reset, P presentation), so
-// the buttons stay the one place an action is defined.
+// (→ and Space next, ← previous, Enter whole iteration, R reset, P presentation,
+// Ctrl+Z undo, Ctrl+Shift+Z redo), so the buttons stay the one place an action is defined.
 //
 // Why script and not an htmx trigger such as keyup[key=='ArrowRight'] from:body: a
 // trigger cannot stop the browser's own action (Space would also scroll the page),
@@ -10,10 +10,14 @@
 "use strict";
 
 document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
+  if (event.altKey || event.isComposing) return;
   const target = event.target instanceof Element ? event.target : document.body;
   if (target.closest("input, textarea, select, [contenteditable]")) return;
-  const key = event.key === " " ? "Space" : event.key.length === 1 ? event.key.toUpperCase() : event.key;
+  const chord = event.ctrlKey || event.metaKey;
+  const mods = (event.ctrlKey ? "Control+" : "") + (event.metaKey ? "Meta+" : "") +
+    (chord && event.shiftKey ? "Shift+" : "");
+  const name = event.key === " " ? "Space" : event.key.length === 1 ? event.key.toUpperCase() : event.key;
+  const key = mods + name;
   if (key === "Space" || key === "Enter") {
     const control = target.closest("button, a[href], summary");
     if (control) return; // the focused control's own Enter/Space

@@ -113,7 +113,9 @@ def test_reset_returns_to_the_created_state(client, classic):
     created = client.get(f"/api/networks/{classic}").json()
     client.post(f"/api/networks/{classic}/train", json={"iterations": 5})
     client.patch(f"/api/networks/{classic}", json={"learning_rate": 2.0})
-    assert client.post(f"/api/networks/{classic}/reset").json() == created
+    reset = client.post(f"/api/networks/{classic}/reset").json()
+    assert reset.pop("version") == 4 and created.pop("version") == 1  # a change, like any
+    assert reset == created
 
 
 def test_openapi_documents_the_state_shape(client):
@@ -248,7 +250,8 @@ def test_training_that_overflows_stops_at_the_last_finite_state(client):
     assert "learning_rate" in problem(client.post(f"/api/networks/{id}/step"))
     for _ in range(len(state["layers"]) * 2):
         client.post(f"/api/networks/{id}/phase/next")
-    assert client.get(f"/api/networks/{id}").json() | {"phase": "ready"} == state
+    after = client.get(f"/api/networks/{id}").json()
+    assert after | {"phase": "ready", "version": state["version"]} == state
 
 
 def test_edits_that_overflow_are_refused(client):

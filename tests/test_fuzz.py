@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from app.main import create_app
 from app.session import STATE_FIELDS
+from app.settings import load
+from tests.conftest import owner_of
 
 numbers = st.one_of(
     st.integers(-(10**20), 10**20),
@@ -46,13 +48,13 @@ bodies = st.fixed_dictionaries(
     optional={f: st.one_of(field_values.get(f, json_values), json_values) for f in FIELDS},
 )
 
-app = create_app()
-
 
 @pytest.fixture(scope="module")
-def client():
-    with TestClient(app) as c:
-        yield c
+def client(tmp_path_factory):
+    """One app for all the examples (its own SQLite file), owning what it creates."""
+    config = load({}, db=str(tmp_path_factory.mktemp("fuzz") / "lab.db"))
+    with TestClient(create_app(config)) as c:
+        yield owner_of(c)
 
 
 @settings(

@@ -61,9 +61,12 @@ def nine(x: float) -> str:
 
 
 @pytest.fixture
-def lab(client, classic) -> str:
-    """The path of a classic network's page."""
-    return f"/n/{classic}"
+def lab(client) -> str:
+    """The path of a classic network's page, started from the start page: the client is
+    its owner (by the cookie the answer sets)."""
+    r = client.post("/new", follow_redirects=False)
+    assert r.status_code == 303
+    return r.headers["location"]
 
 
 def post(client, path: str, data: dict | None = None, status: int = 200) -> Page:
@@ -79,8 +82,17 @@ def state(client, lab: str) -> dict:
 # Getting there
 
 
-def test_root_opens_a_classic_network_and_remembers_it(client):
+def test_root_is_the_way_in_and_makes_no_network(client):
     r = client.get("/", follow_redirects=False)
+    assert r.status_code == 200
+    page = Page(r.text)
+    assert page.attr("btn-start", "id") and page.attr("join-code", "name") == "code"
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert NETWORK_COOKIE not in client.cookies
+
+
+def test_starting_opens_a_classic_network_owned_and_remembered(client):
+    r = client.post("/new", follow_redirects=False)
     assert r.status_code == 303
     path = r.headers["location"]
     assert re.fullmatch(r"/n/[\w-]+", path)
@@ -88,12 +100,13 @@ def test_root_opens_a_classic_network_and_remembers_it(client):
     assert client.get("/", follow_redirects=False).headers["location"] == path
     network = state(client, path)
     assert network["weights"] == ops.create({"preset": "classic"}).network.to_data()["weights"]
+    assert "btn-next" in Page(client.get(path).text).ids
 
 
-def test_a_forgotten_network_gives_a_fresh_one(client):
+def test_a_forgotten_network_leads_to_the_way_in(client):
     client.cookies.set(NETWORK_COOKIE, "no-such-network")
-    path = client.get("/", follow_redirects=False).headers["location"]
-    assert state(client, path)["phase"] == "ready"
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 200 and "btn-start" in Page(r.text).ids
 
 
 def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
@@ -108,7 +121,8 @@ def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
     # Every form and htmx request of the page goes to the page's own routes, not the API.
     posts = re.findall(r'(?:action|hx-post)="([^"]+)"', r.text)
     assert posts and all(
-        re.fullmatch(lab + r"/(next|prev|step|reset|train|edit|prefs|new)", u) for u in posts
+        re.fullmatch(lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo)", u)
+        for u in posts
     )
 
 

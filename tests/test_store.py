@@ -1,85 +1,286 @@
-"""The store: serialised updates per network, nothing stored from an operation that fails."""
+"""The store's contract, run against every backend: what a network's owner, its followers
+and several workers may count on, whichever store keeps it.
 
+`stores` makes stores of one backend; two stores made by one `stores` share their data,
+as two workers (or a server and its restart) do.
+"""
+
+import asyncio
 import threading
 import time
 from dataclasses import replace
 
+import orjson
 import pytest
 
 from app.engine import InvalidInput
-from app.session import create, step
-from app.store import MemoryStore, UnknownSession
+from app.session import create, next_phase, patch, step
+from app.store import Conflict, Store, UnknownSession, Unreadable, owns
+from app.store.base import CODE_ALPHABET, CODE_LENGTH
+from app.store.events import LocalBus
+from app.store.sqlite import SQLiteBackend
+
+BACKENDS = ["sqlite"]
+
+
+def _sqlite(tmp_path):
+    path = tmp_path / "store.db"
+
+    def make(**options) -> Store:
+        return Store(SQLiteBackend(path), LocalBus(), **options)
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def stores(request, tmp_path):
+    """A maker of stores on one backend's shared data; each store closed at the end."""
+    if request.param == "sqlite":
+        make = _sqlite(tmp_path)
+    else:
+        make = request.getfixturevalue(f"{request.param}_stores")
+    made: list[Store] = []
+
+    def tracked(**options) -> Store:
+        made.append(make(**options))
+        return made[-1]
+
+    yield tracked
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def store(stores) -> Store:
+    return stores()
+
+
+def classic():
+    return create({"preset": "classic"})
 
 
 def slow_increment(s):
-    # Read, wait, write: without the per-network lock, concurrent calls would lose updates.
+    # Read, wait, write: without serialisation or compare-and-set, updates would be lost.
     seen = s.iteration
     time.sleep(0.001)
     return replace(s, iteration=seen + 1), None
 
 
-def test_concurrent_updates_on_one_network_are_all_kept():
-    store = MemoryStore()
-    id = store.add(create({"preset": "classic"})).id
-    threads = [
-        threading.Thread(target=lambda: [store.update(id, slow_increment) for _ in range(20)])
-        for _ in range(8)
+def test_a_new_network_is_stored_with_an_owner_a_code_and_one_entry(store):
+    s, token = store.add(classic())
+    assert len(s.id) >= 12 and s.version == 1
+    assert len(s.code) == CODE_LENGTH and set(s.code) <= set(CODE_ALPHABET)
+    assert owns(s, token) and not owns(s, token + "x") and not owns(s, None)
+    assert token not in orjson.dumps(s.to_data()).decode()
+    got = store.get(s.id)
+    assert got.network.to_data() == classic().network.to_data()
+    assert (got.version, got.code, got.owner) == (1, s.code, s.owner)
+    assert [e.action for e in got.history.entries] == ["create"]
+
+
+def test_a_join_code_finds_its_network_in_any_case(store):
+    s, _ = store.add(classic())
+    assert store.find(s.code).id == s.id
+    assert store.find(" " + s.code.lower() + " ").id == s.id
+    for code in ("", "ABC", "Z" * 7, "x" * 10_000):
+        with pytest.raises(UnknownSession):
+            store.find(code)
+
+
+def test_a_change_is_a_new_version_and_a_new_entry(store):
+    s, _ = store.add(classic())
+    s2, _ = store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert (s2.version, s2.phase) == (2, "forward:1")
+    assert [(e.seq, e.phase, e.action) for e in s2.history.entries] == [
+        (1, "ready", "create"),
+        (2, "forward:1", "next"),
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert store.get(id).iteration == 160
+    assert store.get(s.id).phase == "forward:1"
 
 
-def test_concurrent_steps_equal_sequential_steps():
-    store = MemoryStore()
-    a = store.add(create({"preset": "classic"})).id
-    b = store.add(create({"preset": "classic"})).id
-    threads = [
-        threading.Thread(target=lambda: [store.update(a, step) for _ in range(25)])
-        for _ in range(4)
-    ]
-    for t in threads:
-        t.start()
-    for _ in range(100):
-        store.update(b, step)
-    for t in threads:
-        t.join()
-    assert store.get(a).iteration == 100
-    assert store.get(a).network.to_data() == store.get(b).network.to_data()
+def test_a_change_that_changes_nothing_is_not_stored(store):
+    s, _ = store.add(classic())
+    same, _ = store.update(s.id, lambda s: (s, None), "prev")
+    assert same.version == 1 and len(same.history.entries) == 1
 
 
-def test_a_failing_operation_stores_nothing():
-    store = MemoryStore()
-    s = store.add(create({"preset": "classic"}))
+def test_a_failing_operation_stores_nothing(store):
+    s, _ = store.add(classic())
 
     def fails(s):
         raise InvalidInput("weights", "no")
 
     with pytest.raises(InvalidInput):
-        store.update(s.id, fails)
-    assert store.get(s.id) is s
+        store.update(s.id, fails, "edit")
+    got = store.get(s.id)
+    assert got.version == 1 and got.network.to_data() == s.network.to_data()
 
 
-def test_unknown_and_deleted_ids():
-    store = MemoryStore()
-    s = store.add(create({"preset": "classic"}))
+def test_concurrent_updates_on_one_network_are_all_kept(store):
+    id = store.add(classic())[0].id
+
+    def work():
+        for _ in range(20):
+            store.update(id, slow_increment, "edit")
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get(id).iteration == 120
+
+
+def test_two_workers_on_one_store_lose_no_update(stores):
+    a, b = stores(), stores()
+    id = a.add(classic())[0].id
+
+    def work(store):
+        for _ in range(20):
+            store.update(id, slow_increment, "edit")
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (a, b, a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert a.get(id).iteration == b.get(id).iteration == 80
+    assert a.get(id).version == 81
+
+
+def test_a_worker_never_serves_its_cached_copy_of_a_network_another_changed(stores):
+    a, b = stores(), stores()
+    s, _ = a.add(classic())
+    a.get(s.id)
+    b.update(s.id, lambda s: (patch(s, {"weights": {"w5": 0.3}}), None), "edit")
+    assert a.get(s.id).network.weights[1][0, 0] == 0.3
+
+
+def test_a_network_outlives_its_store(stores):
+    s, token = stores().add(classic())
+    stores().update(s.id, lambda s: step(s), "step")
+    again = stores().get(s.id)
+    assert again.iteration == 1 and again.phase == "update" and owns(again, token)
+    assert again.previous is not None and again.initial.to_data() == s.initial.to_data()
+
+
+def test_only_the_version_read_is_changed_when_asked(store):
+    s, _ = store.add(classic())
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    with pytest.raises(Conflict):
+        store.update(s.id, lambda s: (next_phase(s), None), "train", expect=s.version)
+    assert store.get(s.id).phase == "forward:1"
+
+
+def test_undo_and_redo_walk_the_history(store):
+    s, _ = store.add(classic())
+    for _ in range(3):
+        store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert store.travel(s.id, "undo").phase == "forward:2"
+    assert store.travel(s.id, "undo").phase == "forward:1"
+    assert store.travel(s.id, "redo").phase == "forward:2"
+    assert store.travel(s.id, 1).phase == "ready"
+    back = store.travel(s.id, 4)
+    assert back.phase == "loss" and not back.history.can_redo
+    with pytest.raises(InvalidInput, match="history: nothing to redo"):
+        store.travel(s.id, "redo")
+
+
+def test_undo_restores_the_parameters_and_redo_the_update(store):
+    s, _ = store.add(classic())
+    stepped, _ = store.update(s.id, step, "step")
+    undone = store.travel(s.id, "undo")
+    assert undone.iteration == 0 and undone.phase == "ready" and undone.previous is None
+    assert undone.network.to_data() == s.network.to_data()
+    redone = store.travel(s.id, "redo")
+    assert redone.network.to_data() == stepped.network.to_data() and redone.iteration == 1
+
+
+def test_a_change_after_undo_drops_what_could_be_redone(store):
+    s, _ = store.add(classic())
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    store.travel(s.id, "undo")
+    s2, _ = store.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
+    assert [e.action for e in s2.history.entries] == ["create", "next", "edit"]
+    assert not s2.history.can_redo
+    assert store.travel(s.id, "undo").phase == "forward:1"
+
+
+def test_the_history_is_bounded_and_undo_stops_at_its_oldest_entry(stores):
+    store = stores(history=5)
+    s, _ = store.add(classic())
+    for _ in range(9):
+        store.update(s.id, lambda s: (next_phase(s), None), "next")
+    h = store.get(s.id).history
+    assert [e.seq for e in h.entries] == [6, 7, 8, 9, 10]
+    for _ in range(4):
+        store.travel(s.id, "undo")
+    with pytest.raises(InvalidInput, match="nothing to undo"):
+        store.travel(s.id, "undo")
+    with pytest.raises(InvalidInput):
+        store.travel(s.id, 5)
+
+
+def test_unknown_and_deleted_ids(store):
+    s, _ = store.add(classic())
     store.delete(s.id)
     for call in (
         lambda: store.get(s.id),
-        lambda: store.update(s.id, step),
+        lambda: store.update(s.id, step, "step"),
+        lambda: store.travel(s.id, "undo"),
         lambda: store.delete(s.id),
+        lambda: store.find(s.code),
+        lambda: store.get("x" * 100_000),
     ):
         with pytest.raises(UnknownSession):
             call()
 
 
-def test_capacity_drops_the_least_recently_used():
-    store = MemoryStore(capacity=2)
-    a, b = store.add(create({"preset": "classic"})), store.add(create({"preset": "classic"}))
-    store.get(a.id)
-    store.add(create({"preset": "classic"}))
-    assert store.get(a.id) is not None
+def test_a_network_unused_beyond_its_time_expires(stores):
+    store = stores(ttl=0.3)
+    old, _ = store.add(classic())
+    time.sleep(0.5)
+    store.expire()
     with pytest.raises(UnknownSession):
-        store.get(b.id)
+        store.get(old.id)
+
+
+def test_a_document_from_a_newer_schema_is_refused_not_misread(stores):
+    store = stores()
+    s, _ = store.add(classic())
+    version, raw = store.backend.read(s.id)
+    doc = orjson.loads(raw) | {"schema": 99}
+    assert store.backend.write(s.id, version, orjson.dumps(doc), None, (1, 1), 60)
+    with pytest.raises(Unreadable, match="schema 99"):
+        stores().get(s.id)
+
+
+def test_followers_get_every_change_and_are_counted(store):
+    s, _ = store.add(classic())
+
+    async def follow():
+        events = []
+        async with store.bus.listen(s.id, follower=True) as stream:
+            first = orjson.loads(await asyncio.wait_for(anext(stream), 5))
+            assert first == {"id": s.id, "followers": 1}
+            assert store.bus.followers(s.id) == 1
+            await asyncio.to_thread(store.update, s.id, step, "step")
+            await asyncio.to_thread(store.travel, s.id, "undo")
+            for _ in range(2):
+                events.append(orjson.loads(await asyncio.wait_for(anext(stream), 5)))
+        return events
+
+    events = asyncio.run(_bound(store, follow()))
+    assert [(e["action"], e["version"], e["iteration"], e["phase"]) for e in events] == [
+        ("step", 2, 1, "update"),
+        ("undo", 3, 0, "ready"),
+    ]
+    assert store.bus.followers(s.id) == 0
+
+
+async def _bound(store, coroutine):
+    bind = getattr(store.bus, "bind", None)
+    if bind:
+        bind(asyncio.get_running_loop())
+    return await coroutine

@@ -141,6 +141,9 @@ class Lab:
     message: str | None
     error: bool  # the message says what was refused
     invalid: Invalid | None  # the field that was refused, and what was typed into it
+    owner: bool  # the viewer owns the network (else a read-only view that follows it)
+    code: str  # the join code
+    version: int  # of the network on show: a follow event with a later one redraws the lab
 
 
 def phase_label(phase: str, depth: int, t: dict) -> str:
@@ -159,9 +162,11 @@ def build(
     invalid: Invalid | None = None,
     error: bool = False,
     regions: Iterable[str] | None = None,
+    owner: bool = True,
 ) -> Lab:
-    """The lab for a session: all its regions, or only those named (see REGIONS)."""
-    wanted = set(REGIONS if regions is None else regions)
+    """The lab for a session: all its regions, or only those named (see REGIONS); a
+    follower's has no edit fields."""
+    wanted = set(REGIONS if regions is None else regions) - (set() if owner else OWNERS_ONLY)
     t = TEXT[lang]
     stage = Stage.of(session, prefs.precision)
     it = Iteration(stage.shown, stage.trace, prefs.precision)
@@ -195,6 +200,9 @@ def build(
         message=message,
         error=error,
         invalid=invalid,
+        owner=owner,
+        code=session.code,
+        version=session.version,
     )
 
 
@@ -397,11 +405,14 @@ REGIONS: dict[str, tuple[str, ...]] = {
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
+OWNERS_ONLY = {"fields", "params"}  # the edit fields: a follower's view has none
 
 
-def shown(prefs: Prefs) -> tuple[str, ...]:
-    """The regions the page shows: in presentation mode, only some."""
-    return SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
+def shown(prefs: Prefs, owner: bool = True) -> tuple[str, ...]:
+    """The regions the page shows: in presentation mode, only some; to a follower, no
+    edit fields."""
+    on_show = SHOWN_IN_PRESENTATION if prefs.present == "on" else tuple(REGIONS)
+    return on_show if owner else tuple(r for r in on_show if r not in OWNERS_ONLY)
 
 
 def to_redraw(
@@ -410,10 +421,11 @@ def to_redraw(
     prefs: Prefs,
     lang: str,
     typed: Invalid | None = None,
+    owner: bool = True,
 ) -> list[str]:
     """The regions to redraw to go from the lab of `before` to that of `after`: see
     `changes`."""
-    return changes(before, after, prefs, lang, typed)[0]
+    return changes(before, after, prefs, lang, typed, owner=owner)[0]
 
 
 def changes(
@@ -425,6 +437,7 @@ def changes(
     message: str | None = None,
     invalid: Invalid | None = None,
     error: bool = False,
+    owner: bool = True,
 ) -> tuple[list[str], Lab]:
     """The regions to redraw to go from the lab of `before` to that of `after` (all of
     them without a before), and the lab of `after` that draws them (each part built
@@ -434,15 +447,15 @@ def changes(
 
     After an edit, `typed` is the field as the person left it: its fields need no
     redrawing if they already read as the new value would be written."""
-    on_show = shown(prefs)
+    on_show = shown(prefs, owner)
     if before is None:
-        return list(on_show), build(after, prefs, lang, message, invalid, error, on_show)
+        return list(on_show), build(after, prefs, lang, message, invalid, error, on_show, owner)
     rest = [r for r in on_show if r not in ALWAYS]
     if typed is None and before.network is after.network:  # a phase step: the same fields
         rest = [r for r in rest if r not in ("fields", "params")]
     candidates = [r for r in on_show if r in ALWAYS or r in rest]
-    new = build(after, prefs, lang, message, invalid, error, candidates)
-    old = build(before, prefs, lang, invalid=typed, regions=rest)
+    new = build(after, prefs, lang, message, invalid, error, candidates, owner)
+    old = build(before, prefs, lang, invalid=typed, regions=rest, owner=owner)
     parts = {r: [a for a in REGIONS[r] if a != "invalid"] for r in rest}
     changed = [r for r in rest if any(getattr(old, a) != getattr(new, a) for a in parts[r])]
     return [r for r in on_show if r in ALWAYS or r in changed], new

@@ -5,6 +5,7 @@ tests use /usr/bin/chromium (Debian's `chromium` package). Without it they skip 
 the reason, unless BACKPROP_LAB_REQUIRE_BROWSER=1 (as in CI), where they fail.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -62,12 +63,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(_browser_available):
-    """The app under uvicorn on 127.0.0.1 and a free port; stopped by its own pid."""
+def server(_browser_available, tmp_path_factory):
+    """The app under uvicorn on 127.0.0.1 and a free port (its own SQLite file); stopped by
+    its own pid."""
     port = _free_port()
+    db = tmp_path_factory.mktemp("e2e") / "lab.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, "BACKPROP_LAB_DB": str(db)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -27,7 +27,9 @@ def by_id(page: Page, id: str):
 
 
 def open_lab(page: Page, server: str) -> None:
+    """A new classic network from the start page, owned by this browser."""
     page.goto(server + "/")
+    page.click("#btn-start")
     expect(page).to_have_url(re.compile(r"/n/[\w-]+$"))
     expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "ready")
 

@@ -1,0 +1,48 @@
+"""Every setting of the server, each an environment variable: one table, read once at start.
+
+The README's table of settings lists the same names (a test checks that it does).
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = _setting("BACKPROP_LAB_DB", "backprop-lab.db", "SQLite file of the networks")
+    redis_url: str = _setting(
+        "REDIS_URL", "", "Redis instead of SQLite (redis://host:6379/0), for several workers"
+    )
+    history: int = _setting("BACKPROP_LAB_HISTORY", 200, "undo entries kept per network", int)
+    expire_days: float = _setting(
+        "BACKPROP_LAB_EXPIRE_DAYS", 30.0, "a network unused this long is deleted", float
+    )
+    cache: int = _setting(
+        "BACKPROP_LAB_CACHE", 2048, "decoded networks kept in memory per worker", int
+    )
+
+
+def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
+    """Settings from the environment (a bad value names its variable), then the overrides."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        text = env.get(f.metadata["env"])
+        if text is None:
+            continue
+        parse = f.metadata["parse"] or str
+        try:
+            values[f.name] = parse(text)
+        except ValueError:
+            raise SystemExit(f"{f.metadata['env']}: cannot read {text!r}") from None
+    return Settings(**(values | overrides))
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(variable, default, what it does) of every setting, for the README."""
+    return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]

@@ -1,0 +1,304 @@
+"""The store's logic, the same on every backend: ids, join codes, owners, versions, history,
+the cache in front, and the follow events after each change.
+
+A backend (SQLite, Redis) only keeps documents and history states and compares versions;
+`Store` does the rest, so that every backend behaves alike (one contract test suite runs
+against each). A change is read–compute–compare-and-set: the write lands only if the
+document's version is still the one read, else it is computed again on the new version,
+so that two workers changing one network lose no update. Within one process, changes to
+one network also wait for each other (a lock per network, striped), so they seldom
+collide. Memory holds a bounded cache of decoded sessions keyed by version: never the
+place a network lives, so no client can evict another's network.
+"""
+
+import hashlib
+import hmac
+import random
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from typing import Protocol, TypeVar
+
+import orjson
+
+from app.engine import InvalidInput
+from app.session import Entry, History, Session
+from app.store import document
+
+T = TypeVar("T")
+
+# Join codes: six characters without look-alikes (no 0/O, 1/I/L, U/V).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+CODE_LENGTH = 6
+TRIES = 50  # compare-and-set attempts before a change gives up (another worker keeps winning)
+
+
+class UnknownSession(KeyError):
+    def __init__(self, id: str):
+        super().__init__(id)
+        self.id = id
+
+
+class NotOwner(Exception):
+    """A change asked for without the network's owner token."""
+
+    def __init__(self, id: str):
+        super().__init__(id)
+        self.id = id
+
+
+class Conflict(Exception):
+    """The network changed under a change that must not be computed again (a training)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Backend(Protocol):
+    """Where documents and history states live. Each call is one transaction."""
+
+    def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
+        """Store a new document at version 1 and its first state; False if id or code is taken."""
+        ...
+
+    def read(self, id: str) -> tuple[int, bytes] | None:
+        """(version, document), or None."""
+        ...
+
+    def write(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int, int],
+        ttl: float,
+    ) -> bool:
+        """If the stored version is `version`: store doc as version + 1, put the state
+        (seq, state), drop the states whose seq is outside keep (inclusive), and renew the
+        expiry. False, and nothing written, if the version differs or the id is gone."""
+        ...
+
+    def state(self, id: str, seq: int) -> bytes | None: ...
+    def find(self, code: str) -> str | None: ...
+    def delete(self, id: str) -> bool: ...
+    def touch(self, id: str, ttl: float) -> None:
+        """Renew the expiry (the network was used)."""
+        ...
+
+    def expire(self) -> int:
+        """Drop networks whose expiry has passed; how many."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the store does not answer."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    """Follow events: what changed on a network, to everyone listening to it."""
+
+    def publish(self, id: str, event: bytes) -> None:
+        """From any thread."""
+        ...
+
+    def listen(self, id: str, follower: bool) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """The events of one network while the context is open; a follower is counted."""
+        ...
+
+    def followers(self, id: str) -> int: ...
+    def close(self) -> None: ...
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def owns(session: Session, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(session.owner, digest(token))
+
+
+def event(session: Session, action: str) -> bytes:
+    return orjson.dumps(
+        {
+            "id": session.id,
+            "version": session.version,
+            "iteration": session.iteration,
+            "phase": session.phase,
+            "action": action,
+        }
+    )
+
+
+class Store:
+    def __init__(
+        self,
+        backend: Backend,
+        bus: Bus,
+        *,
+        history: int = 200,
+        ttl: float = 30 * 24 * 3600,
+        cache: int = 2048,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.backend = backend
+        self.bus = bus
+        self._history = history
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[Session, float]] = OrderedDict()  # id → (s, touched)
+        self._cache_size = cache
+        self._guard = threading.Lock()  # guards the cache, never held while computing
+        self._locks = tuple(threading.Lock() for _ in range(256))
+
+    # Reading
+
+    def get(self, id: str) -> Session:
+        found = self.backend.read(id) if len(id) <= 64 else None
+        if found is None:
+            raise UnknownSession(id)
+        version, raw = found
+        now = self._clock()
+        with self._guard:
+            cached = self._cache.get(id)
+            if cached:
+                self._cache.move_to_end(id)
+        if cached and cached[0].version == version:
+            session, touched = cached
+        else:
+            session, touched = document.decode(raw, version), 0.0
+        if now - touched > min(3600.0, self._ttl / 10):  # used: renew its expiry, not too often
+            self.backend.touch(id, self._ttl)
+            touched = now
+        self._remember(session, touched)
+        return session
+
+    def find(self, code: str) -> Session:
+        """The network whose join code this is (any case, spaces ignored)."""
+        code = "".join(code.split()).upper()[:CODE_LENGTH] if len(code) <= 32 else ""
+        id = self.backend.find(code) if len(code) == CODE_LENGTH else None
+        if id is None:
+            raise UnknownSession(code)
+        return self.get(id)
+
+    # Changing
+
+    def add(self, session: Session) -> tuple[Session, str]:
+        """Store a new network; the session as stored and its owner's token (given once)."""
+        token = secrets.token_urlsafe(24)
+        entry = Entry(1, session.iteration, session.phase, "create")
+        for _ in range(TRIES):
+            stored = replace(
+                session,
+                id=secrets.token_urlsafe(9),
+                code="".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
+                owner=digest(token),
+                version=1,
+                history=History(1, (entry,)),
+            )
+            state = (1, document.encode_state(stored))
+            if self.backend.create(
+                stored.id, stored.code, document.encode(stored), state, self._ttl
+            ):
+                self._remember(stored, self._clock())
+                return stored, token
+        raise RuntimeError("no free id or join code")  # 29⁶ codes: only if nearly all are taken
+
+    def update(
+        self,
+        id: str,
+        op: Callable[[Session], tuple[Session, T]],
+        action: str,
+        expect: int | None = None,
+    ) -> tuple[Session, T]:
+        """Apply op and store its new session as a new entry of the history; an op that
+        raises stores nothing. With `expect`, the change is made only on that version
+        (else Conflict): for work that took long and must not be done again."""
+        with self._lock(id):
+            for attempt in range(TRIES):
+                if attempt:
+                    _back_off(attempt)
+                old = self.get(id)
+                if expect is not None and old.version != expect:
+                    raise Conflict("network", "it changed meanwhile; try again")
+                new, result = op(old)
+                state = document.encode_state(new)
+                if state == document.encode_state(old):  # nothing changed: no entry, no event
+                    return old, result
+                h = old.history
+                seq = h.cursor + 1
+                kept = tuple(e for e in h.entries if e.seq < seq)[-(self._history - 1) :]
+                entries = (*kept, Entry(seq, new.iteration, new.phase, action))
+                new = replace(new, version=old.version + 1, history=History(seq, entries))
+                keep = (entries[0].seq, seq)
+                if self.backend.write(
+                    id, old.version, document.encode(new), (seq, state), keep, self._ttl
+                ):
+                    self._stored(new, action)
+                    return new, result
+            raise Conflict("network", "too many changes at once; try again")
+
+    def travel(self, id: str, to: str | int) -> Session:
+        """Undo ("undo"), redo ("redo") or jump to the entry with that seq."""
+        with self._lock(id):
+            for attempt in range(TRIES):
+                if attempt:
+                    _back_off(attempt)
+                old = self.get(id)
+                h = old.history
+                seq = {"undo": h.cursor - 1, "redo": h.cursor + 1}.get(to, to)  # type: ignore[call-overload]
+                if not isinstance(seq, int) or not h.entries[0].seq <= seq <= h.entries[-1].seq:
+                    what = {"undo": "nothing to undo", "redo": "nothing to redo"}
+                    raise InvalidInput("history", what.get(to, f"no entry {to!r} in the history"))  # type: ignore[arg-type]
+                raw = self.backend.state(id, seq)
+                if raw is None:  # dropped by another worker meanwhile: read again
+                    continue
+                new = document.decode_state(old, raw)
+                new = replace(new, version=old.version + 1, history=History(seq, h.entries))
+                keep = (h.entries[0].seq, h.entries[-1].seq)
+                if self.backend.write(id, old.version, document.encode(new), None, keep, self._ttl):
+                    self._stored(new, to if isinstance(to, str) else "jump")
+                    return new
+            raise Conflict("network", "too many changes at once; try again")
+
+    def delete(self, id: str) -> None:
+        with self._lock(id):
+            if not self.backend.delete(id):
+                raise UnknownSession(id)
+            with self._guard:
+                self._cache.pop(id, None)
+            self.bus.publish(id, orjson.dumps({"id": id, "action": "delete"}))
+
+    def expire(self) -> int:
+        return self.backend.expire()
+
+    def close(self) -> None:
+        self.bus.close()
+        self.backend.close()
+
+    def _stored(self, session: Session, action: str) -> None:
+        self._remember(session, self._clock())
+        self.bus.publish(session.id, event(session, action))
+
+    def _remember(self, session: Session, touched: float) -> None:
+        with self._guard:
+            self._cache[session.id] = (session, touched)
+            self._cache.move_to_end(session.id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _lock(self, id: str) -> threading.Lock:
+        return self._locks[hash(id) % len(self._locks)]
+
+
+def _back_off(attempt: int) -> None:
+    """After a lost compare-and-set, wait a little (randomly, so that the losers spread)."""
+    time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.05)))

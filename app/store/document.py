@@ -1,0 +1,99 @@
+"""A network as stored: one versioned JSON document, and each state of its history.
+
+The document carries a schema number, so that a later field (an optimiser's state, a
+data set) is a migration of older documents, not a break: `decode` upgrades a document
+through `MIGRATIONS` one schema at a time. A state is what one entry of the history
+restores: the parameters now, the iteration, the phase and the parameters before the
+last update.
+"""
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from app.engine import Network
+from app.session import Entry, History, Session
+
+SCHEMA = 1
+# MIGRATIONS[n] turns a schema-n document into a schema-(n+1) one.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class Unreadable(ValueError):
+    """A stored document this code cannot read (from a newer schema, or damaged)."""
+
+
+def state(session: Session) -> dict[str, Any]:
+    return {
+        "network": session.network.to_data(),
+        "iteration": session.iteration,
+        "phase": session.phase,
+        "previous": None if session.previous is None else session.previous.to_data(),
+    }
+
+
+def restore(session: Session, data: dict[str, Any]) -> Session:
+    """The session in the given state (the rest, its identity and history, kept)."""
+    previous = data["previous"]
+    return replace(
+        session,
+        network=Network.from_data(data["network"]),
+        iteration=data["iteration"],
+        phase=data["phase"],
+        previous=None if previous is None else Network.from_data(previous),
+    )
+
+
+def encode_state(session: Session) -> bytes:
+    return orjson.dumps(state(session))
+
+
+def decode_state(session: Session, raw: bytes) -> Session:
+    return restore(session, orjson.loads(raw))
+
+
+def encode(session: Session) -> bytes:
+    h = session.history
+    return orjson.dumps(
+        {
+            "schema": SCHEMA,
+            "id": session.id,
+            "code": session.code,
+            "owner": session.owner,
+            "initial": session.initial.to_data(),
+            "state": state(session),
+            "history": {
+                "cursor": h.cursor,
+                "entries": [[e.seq, e.iteration, e.phase, e.action] for e in h.entries],
+            },
+        }
+    )
+
+
+def decode(raw: bytes, version: int) -> Session:
+    try:
+        doc = orjson.loads(raw)
+        schema = doc.get("schema")
+        if not isinstance(schema, int) or schema > SCHEMA:
+            raise Unreadable(f"document schema {schema!r}; this code reads up to {SCHEMA}")
+        while schema < SCHEMA:
+            doc = MIGRATIONS[schema](doc)
+            schema = doc["schema"] = schema + 1
+        initial = Network.from_data(doc["initial"])
+        h = doc["history"]
+        session = Session(
+            network=initial,
+            initial=initial,
+            id=doc["id"],
+            code=doc["code"],
+            owner=doc["owner"],
+            version=version,
+            history=History(h["cursor"], tuple(Entry(*e) for e in h["entries"])),
+        )
+        return restore(session, doc["state"])
+    except Unreadable:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise Unreadable(f"damaged document: {e!r}") from None

@@ -1,0 +1,68 @@
+"""Follow events within one process: every listener of a network gets each event.
+
+Changes are made in worker threads; events are delivered on the event loop that the
+listeners wait on (`bind` it at start-up). Each listener has a small queue: a follower
+too slow to keep up loses the oldest events, never slows the others (an event only says
+that the network changed; the latest one is what matters). A follower joining or leaving
+is an event too, so that the owner sees how many follow.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+
+QUEUE = 16
+
+
+class LocalBus:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: dict[str, dict[asyncio.Queue, bool]] = {}  # id → {queue: follower}
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def publish(self, id: str, event: bytes) -> None:
+        loop = self._loop
+        if loop is not None and id in self._listeners and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, id, event)
+
+    def _deliver(self, id: str, event: bytes) -> None:
+        for queue in self._listeners.get(id, ()):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+    @asynccontextmanager
+    async def listen(self, id: str, follower: bool) -> AsyncIterator[AsyncIterator[bytes]]:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue(QUEUE)
+        self._listeners.setdefault(id, {})[queue] = follower
+        if follower:
+            self._deliver(id, self._count(id))
+        try:
+            yield _drain(queue)
+        finally:
+            listeners = self._listeners.get(id, {})
+            listeners.pop(queue, None)
+            if not listeners:
+                self._listeners.pop(id, None)
+            elif follower:
+                self._deliver(id, self._count(id))
+
+    def followers(self, id: str) -> int:
+        return sum(self._listeners.get(id, {}).values())
+
+    def _count(self, id: str) -> bytes:
+        return orjson.dumps({"id": id, "followers": self.followers(id)})
+
+    def close(self) -> None:
+        self._listeners.clear()
+
+
+async def _drain(queue: asyncio.Queue) -> AsyncIterator[bytes]:
+    while True:
+        yield await queue.get()

@@ -1,0 +1,153 @@
+"""The embedded store: networks in one SQLite file (WAL mode, one transaction per call).
+
+A write is `BEGIN IMMEDIATE` … `COMMIT`, so a server killed mid-request leaves the last
+complete state; `synchronous=NORMAL` in WAL mode keeps every committed change through a
+crash of the process (only a crash of the machine may lose the last few). Each thread has
+its own connection. Several processes may share the file (the version check is in the
+same transaction as the write); follow events then reach only the process's own
+followers, which is why several workers want Redis (app/store/redis.py).
+"""
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    expires REAL NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS networks_expires ON networks (expires);
+CREATE TABLE IF NOT EXISTS states (
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (id, seq)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteBackend:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
+        self.path = str(path)
+        self._clock = clock
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._db().executescript(SCHEMA)  # each statement its own transaction
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            self._local.db = db
+            with self._guard:
+                self._all.append(db)
+        return db
+
+    def _tx(self):
+        return _Transaction(self._db())
+
+    def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO networks (id, code, version, expires, doc) VALUES (?, ?, 1, ?, ?)",
+                    (id, code, self._clock() + ttl, doc),
+                )
+                db.execute("INSERT INTO states (id, seq, state) VALUES (?, ?, ?)", (id, *state))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def read(self, id: str) -> tuple[int, bytes] | None:
+        row = self._db().execute("SELECT version, doc FROM networks WHERE id = ?", (id,)).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
+    def write(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int, int],
+        ttl: float,
+    ) -> bool:
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE networks SET doc = ?, version = version + 1, expires = ? "
+                "WHERE id = ? AND version = ?",
+                (doc, self._clock() + ttl, id, version),
+            ).rowcount
+            if not changed:
+                return False
+            if put is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO states (id, seq, state) VALUES (?, ?, ?)", (id, *put)
+                )
+            db.execute("DELETE FROM states WHERE id = ? AND (seq < ? OR seq > ?)", (id, *keep))
+        return True
+
+    def state(self, id: str, seq: int) -> bytes | None:
+        row = (
+            self._db()
+            .execute("SELECT state FROM states WHERE id = ? AND seq = ?", (id, seq))
+            .fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def find(self, code: str) -> str | None:
+        row = self._db().execute("SELECT id FROM networks WHERE code = ?", (code,)).fetchone()
+        return None if row is None else row[0]
+
+    def delete(self, id: str) -> bool:
+        with self._tx() as db:
+            gone = db.execute("DELETE FROM networks WHERE id = ?", (id,)).rowcount
+            db.execute("DELETE FROM states WHERE id = ?", (id,))
+        return bool(gone)
+
+    def touch(self, id: str, ttl: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE networks SET expires = ? WHERE id = ?", (self._clock() + ttl, id))
+
+    def expire(self) -> int:
+        with self._tx() as db:
+            ids = [
+                r[0]
+                for r in db.execute("SELECT id FROM networks WHERE expires < ?", (self._clock(),))
+            ]
+            db.executemany("DELETE FROM networks WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM states WHERE id = ?", [(i,) for i in ids])
+        return len(ids)
+
+    def ping(self) -> None:
+        self._db().execute("SELECT 1 FROM networks LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        with self._guard:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK if the block raises): one write at a time."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, value, tb) -> None:
+        self.db.execute("ROLLBACK" if kind else "COMMIT")

@@ -1,0 +1,32 @@
+// Follow the network live. The page listens to its network's events (htmx's SSE extension,
+// on #follow in page.html): after a change made elsewhere (by the owner, or in another of
+// the owner's tabs) it fetches the lab afresh; the count of followers is written in place.
+// Why script: the lab is fetched only while the version on show is older than the newest
+// event's, and only once this page's own requests have landed (their answers may already
+// bring that version), which htmx attributes cannot express (and eval is off by the CSP).
+"use strict";
+
+let newest = 0;
+
+function refresh() {
+  const status = document.getElementById("status");
+  const shown = status ? Number(status.dataset.version) : 0;
+  if (newest > shown && !document.querySelector(".htmx-request")) {
+    // Queued behind this page's own requests (#page's hx-sync), so it lands after them.
+    htmx.ajax("GET", window.location.pathname, { source: "#follow", target: "#lab", swap: "outerHTML" });
+  }
+}
+
+document.addEventListener("htmx:sseMessage", (event) => {
+  const data = JSON.parse(event.detail.data);
+  if (event.detail.type === "followers") {
+    const count = document.getElementById("followers");
+    if (count) count.textContent = data.followers;
+  } else if (data.action === "delete") {
+    window.location.assign("/");
+  } else {
+    newest = Math.max(newest, data.version);
+    refresh();
+  }
+});
+document.addEventListener("htmx:afterSettle", refresh);
