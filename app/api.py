@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from app import scenario
 from app import session as ops
 from app.engine import Backward, Forward, trace
 from app.schemas import (
@@ -23,6 +24,7 @@ from app.schemas import (
     ForwardResult,
     HistoryResult,
     PatchNetwork,
+    Scenario,
     State,
     StepResult,
     TrainRequest,
@@ -184,6 +186,16 @@ def prev_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
 def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state the network was created with."""
     return json(_apply(store, id, token, ops.reset, "reset").to_data())
+
+
+@router.get("/networks/{id}/scenario", response_model=Scenario, name="api_scenario")
+def save_scenario(id: str, store: StoreDep) -> Response:
+    """The network's whole state as a scenario file: `POST /api/networks` takes it as it is,
+    to open it again as a new network."""
+    s = store.get(id)
+    response = json(scenario.of(s))
+    response.headers["Content-Disposition"] = f'attachment; filename="backprop-lab-{s.code}.json"'
+    return response
 
 
 @router.post("/networks/{id}/undo", response_model=State, name="api_undo")

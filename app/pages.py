@@ -17,12 +17,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.sse import EventSourceResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import forms, view
+from app import forms, scenario, view
 from app import session as ops
 from app.api import StoreDep, follow
 from app.engine import InvalidInput
+from app.engine.network import PRESETS
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
 from app.view import ids, prefs, share
@@ -65,6 +67,7 @@ PATHS = {
         "redo",
         "fork",
         "events",
+        "share",
     )
 }
 templates = Environment(
@@ -98,9 +101,81 @@ def home(request: Request, store: StoreDep) -> Response:
 
 
 @router.post("/new", name="lab_start")
-def start(request: Request, store: StoreDep) -> Response:
-    """A new classic network, owned by this browser."""
-    created, token = store.add(ops.create({"preset": "classic"}))
+def start(form: FormDep, request: Request, store: StoreDep) -> Response:
+    """A new network of a built-in scenario (the tutorial's by default), owned by this
+    browser."""
+    preset = form.get("preset", "classic")
+    if preset not in PRESETS:
+        return _home(request, status=422)
+    created, token = store.add(ops.create({"preset": preset}))
+    return _opened(RedirectResponse(f"/n/{created.id}", status_code=303), created, token)
+
+
+@router.get("/s/{packed}", name="lab_shared")
+def shared(packed: str, request: Request) -> Response:
+    """A share link: what the scenario is, and the button that opens it as your network.
+    (A GET makes no network: link previews would.)"""
+    t = TEXT[_lang(request, _prefs(request))]
+    try:
+        data = scenario.unpack(packed)
+        s = ops.create(data)
+    except InvalidInput as e:
+        return _home(
+            request, error=t["invalid"].format(field=e.field, message=e.message), status=422
+        )
+    summary = {
+        "layers": "-".join(map(str, s.network.layers)),
+        "activations": ", ".join(s.network.activations),
+        "learning_rate": s.network.learning_rate,
+    }
+    return _page("shared.html", request, summary=summary, action=f"/s/{packed}")
+
+
+@router.get(PATHS["share"], name="lab_share")
+def share_link(id: str, request: Request, store: StoreDep) -> Response:
+    """To the share link of the network as it is now."""
+    try:
+        path = scenario.link(store.get(id))
+    except UnknownSession:
+        return _gone(request)
+    if path is None:
+        return _home(
+            request, error=TEXT[_lang(request, _prefs(request))]["share_too_large"], status=422
+        )
+    return RedirectResponse(path, status_code=303)
+
+
+@router.post("/s/{packed}", name="lab_open_shared")
+def open_shared(packed: str, request: Request, store: StoreDep) -> Response:
+    """The share link's scenario as a new network, owned by whoever opened it."""
+    t = TEXT[_lang(request, _prefs(request))]
+    try:
+        created, token = store.add(ops.create(scenario.unpack(packed)))
+    except InvalidInput as e:
+        return _home(
+            request, error=t["invalid"].format(field=e.field, message=e.message), status=422
+        )
+    return _opened(RedirectResponse(f"/n/{created.id}", status_code=303), created, token)
+
+
+@router.post("/load", name="lab_load")
+async def load(request: Request) -> Response:
+    """A scenario file (saved from a network, or written by hand) as a new network."""
+    store: Store = request.app.state.store
+    t = TEXT[_lang(request, _prefs(request))]
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("scenario")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("scenario", "choose a scenario file (.json)")
+        body = await upload.read(scenario.MAX_JSON + 1)
+        if len(body) > scenario.MAX_JSON:
+            raise InvalidInput("scenario", f"larger than {scenario.MAX_JSON} bytes")
+        created, token = await run_in_threadpool(lambda: store.add(ops.create(scenario.read(body))))
+    except InvalidInput as e:
+        return _home(
+            request, error=t["invalid"].format(field=e.field, message=e.message), status=422
+        )
     return _opened(RedirectResponse(f"/n/{created.id}", status_code=303), created, token)
 
 
@@ -343,6 +418,7 @@ def _render(
     owner = owns(session, _token(request))
     follow_url = f"{request.base_url}n/{quote(session.id, safe='')}"
     extra = {
+        "scenario_url": f"/api/networks/{quote(session.id, safe='')}/scenario",
         "follow_url": follow_url,
         "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),
         "followers": request.app.state.store.bus.followers(session.id),
@@ -439,10 +515,16 @@ def _open(request: Request, session: Session, token: str) -> Response:
     return _opened(RedirectResponse(path, status_code=303), session, token)
 
 
-def _home(request: Request, code: str = "", status: int = 200) -> Response:
-    """The way in: start a network, or join one with its code (`code`: one not found)."""
+def _home(request: Request, code: str = "", error: str = "", status: int = 200) -> Response:
+    """The way in: start a network (a built-in scenario, or a file), or join one with its
+    code (`code`: one not found; `error`: a scenario refused)."""
+    return _page("home.html", request, code=code, error=error, presets=PRESETS, status=status)
+
+
+def _page(name: str, request: Request, status: int = 200, **context) -> Response:
+    """A page outside the lab (start page, share link)."""
     lang = _lang(request, _prefs(request))
-    body = templates.get_template("home.html").render(t=TEXT[lang], lang=lang, code=code)
+    body = templates.get_template(name).render(t=TEXT[lang], lang=lang, **context)
     return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
 
 

@@ -71,6 +71,21 @@ class TrainRequest(_Strict):
     iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS)]
 
 
+class Scenario(BaseModel):
+    """A network's whole state, as `POST /api/networks` takes it."""
+
+    layers: list[int] = Field(description=DOC["layers"])
+    activations: list[str] = Field(description=DOC["activations"])
+    loss: str
+    weights: Weights = Field(description=DOC["weights"])
+    biases: Biases = Field(description=DOC["biases"])
+    inputs: list[float]
+    targets: list[float]
+    learning_rate: float
+    update_biases: bool
+    seed: int | None = Field(description=DOC["seed"])
+
+
 class Where(BaseModel):
     id: str
     iteration: int = Field(description="Updates applied so far.")

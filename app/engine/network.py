@@ -218,4 +218,35 @@ CLASSIC = {
     "update_biases": False,
 }
 
-PRESETS: dict[str, dict[str, Any]] = {"classic": CLASSIC}
+# Built-in scenarios beside the tutorial's: what a teacher shows next.
+PRESETS: dict[str, dict[str, Any]] = {
+    "classic": CLASSIC,
+    # The same network with tanh in the hidden layer: other ∂out/∂net, other δ_h.
+    "classic_tanh": CLASSIC | {"activations": ["tanh", "sigmoid"]},
+    # Large weights saturate the sigmoids: out ≈ 0 or 1, so ∂out/∂net ≈ 0 and the gradients
+    # vanish (the reason for careful initialisation).
+    "saturated": CLASSIC | {"weights": [[[1.5, 2.0], [2.5, 3.0]], [[4.0, 4.5], [5.0, 5.5]]]},
+    # Two hidden layers of three: the chain rule through a deeper network.
+    "deep": {
+        "layers": [2, 3, 3, 2],
+        "activations": ["sigmoid", "sigmoid", "sigmoid"],
+        "loss": "half_sse",
+        "inputs": [0.05, 0.10],
+        "targets": [0.01, 0.99],
+        "learning_rate": 0.5,
+        "update_biases": False,
+        "seed": 7,
+    },
+    # ReLU hidden neurons, a linear output: a neuron whose net is negative passes no
+    # gradient back (δ = 0), one whose net is positive passes it unchanged.
+    "relu": {
+        "layers": [2, 3, 2],
+        "activations": ["relu", "linear"],
+        "loss": "half_sse",
+        "inputs": [0.05, 0.10],
+        "targets": [0.01, 0.99],
+        "learning_rate": 0.5,
+        "update_biases": True,
+        "seed": 3,
+    },
+}

@@ -1,0 +1,107 @@
+"""Owners and followers: only the owner changes a network; anyone may read, follow, fork."""
+
+import pytest
+
+from tests.test_pages import HX, Page
+
+CHANGES = [
+    ("patch", "", {"learning_rate": 0.1}),
+    ("post", "/step", None),
+    ("post", "/train", {"iterations": 5}),
+    ("post", "/phase/next", None),
+    ("post", "/phase/prev", None),
+    ("post", "/reset", None),
+    ("post", "/undo", None),
+    ("post", "/redo", None),
+    ("post", "/history/1", None),
+    ("delete", "", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHANGES)
+def test_only_the_owner_changes_a_network(client, stranger, classic, method, path, body):
+    before = client.get(f"/api/networks/{classic}").json()
+    url = f"/api/networks/{classic}{path}"
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic x"}):
+        r = stranger.request(method, url, json=body, headers=headers)
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"][0]["msg"].startswith("authorization: only the owner")
+    assert client.get(f"/api/networks/{classic}").json() == before
+
+
+def test_the_token_is_given_once_and_reading_needs_none(client, stranger, classic):
+    state = stranger.get(f"/api/networks/{classic}").json()
+    assert "owner_token" not in state and len(state["code"]) == 6
+    assert stranger.post(f"/api/networks/{classic}/forward").status_code == 200
+    assert stranger.get(f"/api/networks/{classic}/history").status_code == 200
+
+
+def test_undo_redo_and_jump_through_the_api(client, classic):
+    base = f"/api/networks/{classic}"
+    client.post(base + "/phase/next")
+    client.patch(base, json={"weights": {"w5": 0.3}})
+    history = client.get(base + "/history").json()
+    assert [e["action"] for e in history["entries"]] == ["create", "next", "edit"]
+    assert history["cursor"] == 3
+    undone = client.post(base + "/undo").json()
+    assert undone["weights"][1][0][0] == 0.4 and undone["phase"] == "forward:1"
+    assert client.post(base + "/redo").json()["weights"][1][0][0] == 0.3
+    assert client.post(base + "/history/1").json()["phase"] == "ready"
+    r = client.post(base + "/history/99")
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("history:")
+
+
+def page_of(client, path: str) -> Page:
+    r = client.get(path)
+    assert r.status_code == 200
+    return Page(r.text)
+
+
+@pytest.fixture
+def owned(client) -> str:
+    """A network started on the page by `client`, its path."""
+    return client.post("/new", follow_redirects=False).headers["location"]
+
+
+def test_a_follower_sees_a_read_only_lab(client, stranger, owned):
+    mine, theirs = page_of(client, owned), page_of(stranger, owned)
+    assert {"btn-next", "btn-undo", "join-code"} <= set(mine.ids)
+    assert "btn-next" not in theirs.ids and "btn-undo" not in theirs.ids
+    assert "btn-fork" in theirs.ids
+    assert not any(i.startswith("f-") for i in theirs.ids)  # no edit field
+    assert theirs.attr("follow", "sse-connect") == owned + "/events"
+
+
+def test_a_forged_post_from_a_follower_is_refused(client, stranger, owned):
+    before = page_of(client, owned).attr("status", "data-version")
+    for action in ("next", "step", "reset", "undo", "train"):
+        r = stranger.post(f"{owned}/{action}", data={"iterations": "5"}, headers=HX)
+        assert r.status_code == 403
+        assert "only its owner can change it" in Page(r.text).text("message")
+    assert page_of(client, owned).attr("status", "data-version") == before
+
+
+def test_a_follower_forks_a_copy_of_its_own(client, stranger, owned):
+    client.post(f"{owned}/next", headers=HX)
+    r = stranger.post(f"{owned}/fork", follow_redirects=False)
+    assert r.status_code == 303
+    copy = r.headers["location"]
+    assert copy != owned
+    page = page_of(stranger, copy)
+    assert "btn-next" in page.ids and page.attr("status", "data-phase") == "forward:1"
+    assert stranger.post(f"{copy}/next", headers=HX).status_code == 200
+    assert page_of(client, owned).attr("status", "data-phase") == "forward:1"
+
+
+def test_a_join_code_opens_the_network(client, stranger, owned):
+    code = page_of(client, owned).text("join-code")
+    r = stranger.get("/join", params={"code": code.lower()}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == owned
+    r = stranger.get("/join", params={"code": "ZZZZZZ"})
+    assert r.status_code == 404 and "ZZZZZZ" in Page(r.text).text("join-error")
+
+
+def test_the_owner_sees_the_follow_link_as_a_qr_code(client, owned):
+    r = client.get(owned)
+    assert '<svg role="img" class="qr"' in r.text
+    assert Page(r.text).attr("follow-link", "href") == owned
