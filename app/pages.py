@@ -68,6 +68,7 @@ PATHS = {
         "fork",
         "events",
         "share",
+        "history",
     )
 }
 templates = Environment(
@@ -242,6 +243,19 @@ def redo(id: str, request: Request, store: StoreDep) -> Response:
     return _travel(request, store, id, "redo")
 
 
+@router.post(PATHS["history"] + "/{iteration}", name="lab_jump")
+def jump(id: str, iteration: int, request: Request, store: StoreDep) -> Response:
+    """To an iteration of the timeline: the last state the history holds of it."""
+    try:
+        seq = store.get(id).history.last_of(iteration)
+    except UnknownSession:
+        return _gone(request)
+    if seq is None:
+        missing = InvalidInput("history", f"no iteration {iteration} in the history")
+        return _failed(request, store, id, missing, None)
+    return _travel(request, store, id, seq)
+
+
 @router.post(PATHS["next"], name="lab_next")
 def next_phase(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.next_phase(s), None), "next")
@@ -361,7 +375,7 @@ def _act(
     return _render(request, session, "changes.html", message=message, before=(before, typed))
 
 
-def _travel(request: Request, store: Store, id: str, to: str) -> Response:
+def _travel(request: Request, store: Store, id: str, to: str | int) -> Response:
     """Undo or redo, as the owner: the lab redrawn (an undo may change any region)."""
     try:
         if not owns(store.get(id), _token(request)):

@@ -38,6 +38,11 @@ class Entry:
     phase: str
     action: str  # create, edit, next, prev, step, train, reset
 
+    @property
+    def on_show(self) -> int:
+        """The iteration on show in this state, from 1 (as the page's status counts)."""
+        return self.iteration if self.phase == "update" else self.iteration + 1
+
 
 @dataclass(frozen=True)
 class History:
@@ -51,6 +56,11 @@ class History:
     @property
     def can_redo(self) -> bool:
         return bool(self.entries) and self.cursor < self.entries[-1].seq
+
+    def last_of(self, iteration: int) -> int | None:
+        """The seq of the last entry showing that iteration, if any."""
+        seqs = [e.seq for e in self.entries if e.on_show == iteration]
+        return seqs[-1] if seqs else None
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,31 @@ def test_the_owner_sees_the_follow_link_as_a_qr_code(client, owned):
     r = client.get(owned)
     assert '<svg role="img" class="qr"' in r.text
     assert Page(r.text).attr("follow-link", "href") == owned
+
+
+def test_the_timeline_jumps_back_to_an_earlier_iteration(client, owned):
+    for _ in range(7 + 3):  # iteration 1 whole, then into iteration 2
+        client.post(f"{owned}/next", headers=HX)
+    page = page_of(client, owned)
+    assert page.attr("history-2", "aria-current") == "step" and "history-1" in page.ids
+    r = client.post(f"{owned}/history/1", headers=HX)
+    assert r.status_code == 200
+    page = page_of(client, owned)
+    assert page.attr("status", "data-phase") == "update"  # iteration 1 as far as it went
+    assert page.attr("status", "data-iteration") == "1"
+    assert page.attr("history-1", "aria-current") == "step"
+    r = client.post(f"{owned}/history/9", headers=HX)
+    assert r.status_code == 422 and "no iteration 9" in Page(r.text).text("message")
+    assert client.post(f"{owned}/redo", headers=HX).status_code == 200
+    assert page_of(client, owned).attr("status", "data-phase") == "forward:1"
+
+
+def test_undo_and_redo_on_the_page(client, owned):
+    client.post(f"{owned}/edit", data={"w5": "0.3"}, headers=HX)
+    id = owned.split("/")[-1]
+    assert client.post(f"{owned}/undo", headers=HX).status_code == 200
+    assert client.get(f"/api/networks/{id}").json()["weights"][1][0][0] == 0.4
+    assert client.post(f"{owned}/redo", headers=HX).status_code == 200
+    assert client.get(f"/api/networks/{id}").json()["weights"][1][0][0] == 0.3
+    r = client.post(f"{owned}/redo", headers=HX)
+    assert r.status_code == 422 and "nothing to redo" in Page(r.text).text("message")

@@ -121,7 +121,7 @@ def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
     # Every form and htmx request of the page goes to the page's own routes, not the API.
     posts = re.findall(r'(?:action|hx-post)="([^"]+)"', r.text)
     assert posts and all(
-        re.fullmatch(lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo)", u)
+        re.fullmatch(lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo|history/\d+)", u)
         for u in posts
     )
 

@@ -20,6 +20,7 @@ EXPLAIN = "explain"
 DELTAS = "deltas"
 CHAIN = "chain"
 WEIGHTS = "weights"
+HISTORY = "history"  # the timeline of the network's changes
 PARAMS = "params"
 MESSAGE = "message"
 REFUSED = "refused"  # present while a refused entry is on show
@@ -90,3 +91,7 @@ def grad_row(param: str) -> str:
 
 def explain_item(kind: str, name: str) -> str:
     return f"x-{kind}-{name}"
+
+
+def timeline_mark(iteration: int) -> str:
+    return f"history-{iteration}"

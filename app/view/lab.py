@@ -119,6 +119,17 @@ class Params:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """An iteration on the timeline of the network's history: jumping to it restores the
+    last state that history holds of it."""
+
+    id: str
+    iteration: int  # as the status counts it (the iteration on show)
+    label: str
+    current: bool
+
+
+@dataclass(frozen=True)
 class Lab:
     id: str
     lang: str
@@ -136,6 +147,7 @@ class Lab:
     rows: tuple[Row, ...] | None  # () while the table is folded
     fold: Fold | None  # None for a network small enough to always show its table
     chain: Chain | None
+    timeline: tuple[Mark, ...] | None  # oldest first
     params: Params | None
     eta: str | None  # η as shown
     message: str | None
@@ -195,6 +207,7 @@ def build(
         rows=draw("weights", lambda: _rows(stage) if not fold or fold.shown else ()),
         fold=fold,
         chain=draw("chain", lambda: _chain(stage, it, selected, t)),
+        timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
         eta=draw("weights", lambda: fmt(stage.shown.learning_rate, prefs.precision)),
         message=message,
@@ -216,6 +229,16 @@ def _status(session: Session, stage: Stage, t: dict) -> Status:
     if e_total:
         spoken += f" · E_total = {e_total}" + (f" → {e_after}" if e_after else "")
     return Status(iteration, stage.phase, label, e_total, e_after, spoken)
+
+
+def _timeline(session: Session, t: dict) -> tuple[Mark, ...]:
+    """One mark per iteration the history holds, the one on show marked."""
+    h = session.history
+    now = next((e.on_show for e in h.entries if e.seq == h.cursor), None)
+    return tuple(
+        Mark(ids.timeline_mark(n), n, t["iteration_n"].format(n=n), n == now)
+        for n in sorted({e.on_show for e in h.entries})
+    )
 
 
 def _steps(stage: Stage, t: dict) -> tuple[Step, ...]:
@@ -401,11 +424,12 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "deltas": ("deltas",),
     "chain": ("chain",),
     "weights": ("rows", "eta", "fold"),
+    "history": ("timeline",),
     "params": ("params", "invalid"),
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
-OWNERS_ONLY = {"fields", "params"}  # the edit fields: a follower's view has none
+OWNERS_ONLY = {"fields", "params", "history"}  # a follower's view changes nothing
 
 
 def shown(prefs: Prefs, owner: bool = True) -> tuple[str, ...]:
