@@ -8,10 +8,12 @@ the whole page for a display preference. Without JavaScript the buttons still wo
 a POST answers with a redirect back to the page.
 """
 
+import threading
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
+from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse
@@ -430,22 +432,47 @@ def _render(
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
     owner = owns(session, _token(request))
-    follow_url = f"{request.base_url}n/{quote(session.id, safe='')}"
-    extra = {
-        "scenario_url": f"/api/networks/{quote(session.id, safe='')}/scenario",
-        "follow_url": follow_url,
-        "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),
-        "followers": request.app.state.store.bus.followers(session.id),
-    }
-    body = html(
-        session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
-    )
+    if name == "lab.html" and not owner and message is None and invalid is None:
+        body = _followed(session, chosen, lang)
+    else:
+        extra = _share(request, session, lang) if name in ("index.html", "page.html") else None
+        body = html(
+            session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
+        )
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
         "Content-Security-Policy": CSP,
     }
     return HTMLResponse(body, status_code=status, headers=headers)
+
+
+# The lab as followers see it, drawn once per version and display preferences: after a
+# change, every follower's page asks for it at once.
+_FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
+_FOLLOWED_LOCK = threading.Lock()
+
+
+def _followed(session: Session, chosen: prefs.Prefs, lang: str) -> str:
+    key = (session.id, session.version, chosen, lang)
+    with _FOLLOWED_LOCK:
+        body = _FOLLOWED.get(key)
+    if body is None:
+        body = html(session, "lab.html", chosen, lang, owner=False)
+        with _FOLLOWED_LOCK:
+            _FOLLOWED[key] = body
+    return body
+
+
+def _share(request: Request, session: Session, lang: str) -> dict:
+    """What the owner's follow box shows: the link, its QR code, how many follow."""
+    follow_url = f"{request.base_url}n/{quote(session.id, safe='')}"
+    return {
+        "scenario_url": f"/api/networks/{quote(session.id, safe='')}/scenario",
+        "follow_url": follow_url,
+        "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),
+        "followers": request.app.state.store.bus.followers(session.id),
+    }
 
 
 def html(

@@ -133,3 +133,20 @@ def test_undo_and_redo_on_the_page(client, owned):
     assert client.get(f"/api/networks/{id}").json()["weights"][1][0][0] == 0.3
     r = client.post(f"{owned}/redo", headers=HX)
     assert r.status_code == 422 and "nothing to redo" in Page(r.text).text("message")
+
+
+def test_followers_lab_is_drawn_once_per_version_for_all_of_them(client, owned, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from app import pages
+
+    drawn = []
+    real = pages.html
+    monkeypatch.setattr(pages, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
+    followers = [TestClient(client.app) for _ in range(5)]
+    bodies = {f.get(owned, headers=HX).text for f in followers}
+    assert len(bodies) == 1 and drawn == ["lab.html"]
+    client.post(f"{owned}/next", headers=HX)  # a new version: drawn again, once
+    drawn.clear()
+    assert len({f.get(owned, headers=HX).text for f in followers}) == 1
+    assert drawn == ["lab.html"]
