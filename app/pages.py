@@ -71,6 +71,7 @@ PATHS = {
         "events",
         "share",
         "history",
+        "own",
     )
 }
 templates = Environment(
@@ -233,6 +234,19 @@ async def events(id: str, request: Request, store: StoreDep):
     """The page's follow events (see the API's): one stream per tab."""
     async for e in follow(store, id, _token(request)):
         yield e
+
+
+@router.get(PATHS["own"], name="lab_own")
+def own(id: str, request: Request, store: StoreDep, token: str = "") -> Response:
+    """The owner's link for another device (the classroom's PC): it carries the owner
+    token, and opens the network there as its owner."""
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    if not owns(session, token[:256]):
+        return _not_owner(request, store, id)
+    return _opened(_redirect(id), session, token)
 
 
 @router.post(PATHS["undo"], name="lab_undo")
@@ -465,9 +479,13 @@ def _followed(session: Session, chosen: prefs.Prefs, lang: str) -> str:
 
 
 def _share(request: Request, session: Session, lang: str) -> dict:
-    """What the owner's follow box shows: the link, its QR code, how many follow."""
+    """What the owner's follow box shows: the link, its QR code, how many follow, and the
+    owner's own link for another device."""
     follow_url = f"{request.base_url}n/{quote(session.id, safe='')}"
+    token = _token(request)
+    own_url = f"{follow_url}/own?token={quote(token, safe='')}" if token else None
     return {
+        "own_url": own_url if owns(session, token) else None,
         "scenario_url": f"/api/networks/{quote(session.id, safe='')}/scenario",
         "follow_url": follow_url,
         "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),

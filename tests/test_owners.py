@@ -150,3 +150,15 @@ def test_followers_lab_is_drawn_once_per_version_for_all_of_them(client, owned, 
     drawn.clear()
     assert len({f.get(owned, headers=HX).text for f in followers}) == 1
     assert drawn == ["lab.html"]
+
+
+def test_the_owners_link_makes_another_browser_an_owner_too(client, stranger, owned):
+    link = Page(client.get(owned).text).attr("own-link", "value")
+    assert link and "token=" in link
+    assert "own-link" not in Page(stranger.get(owned).text).ids  # only the owner sees it
+    forged = stranger.get(owned + "/own", params={"token": "guess"}, follow_redirects=False)
+    assert forged.status_code == 403
+    r = stranger.get(link.replace("http://testserver", ""), follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == owned
+    assert "btn-next" in Page(stranger.get(owned).text).ids
+    assert stranger.post(f"{owned}/next", headers=HX).status_code == 200

@@ -103,6 +103,8 @@ TEXT: dict[str, dict[str, str]] = {
         "following": "You are following this network live (read-only).",
         "fork": "Fork a copy",
         "undo": "Undo",
+        "own_link": "To drive it from another device too (the classroom's computer), open "
+        "this owner's link there; keep it to yourself:",
         "history": "History: jump to an iteration",
         "redo": "Redo",
         "scenarios": "Or start from a built-in scenario",
@@ -234,6 +236,8 @@ TEXT: dict[str, dict[str, str]] = {
         "following": "你正在实时跟随这个网络（只读）。",
         "fork": "复制一份",
         "undo": "撤销",
+        "own_link": "要在另一台设备（教室的电脑）上也能操作，请在那里打开这个创建者链接；"
+        "不要给别人：",
         "history": "历史：跳到某次迭代",
         "redo": "重做",
         "scenarios": "或从内置场景开始",
