@@ -234,9 +234,11 @@ async def events(
 
 
 async def follow(store: Store, id: str, token: str | None) -> AsyncIterator[ServerSentEvent]:
-    """The events of one network (the owner's own tabs are not counted as followers)."""
-    s = await run_in_threadpool(store.get, id)
+    """The events of one network, from its state now (the owner's own tabs are not counted
+    as followers). Listening starts before the state is read, so no change is missed."""
+    s = await run_in_threadpool(store.get, id)  # an unknown id is a 404, not an empty stream
     async with store.bus.listen(id, follower=not owns(s, token)) as stream:
+        s = await run_in_threadpool(store.get, id)
         yield ServerSentEvent(raw_data=event(s, "open").decode(), event="change")
         async for raw in stream:
             data = orjson.loads(raw)
