@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
 from app import session as ops
+from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, trace
 from app.schemas import (
     BackwardResult,
@@ -24,7 +25,8 @@ from app.schemas import (
 from app.session import Session
 from app.store import Store
 
-router = APIRouter(prefix="/api", tags=["networks"])
+# Each JSON body is checked for depth and number sizes before FastAPI parses it.
+router = APIRouter(prefix="/api", tags=["networks"], route_class=BoundedJSONRoute)
 
 
 def get_store(request: Request) -> Store:

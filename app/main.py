@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import api, pages
+from app.bounds import REQUEST_LIMITS, short
 from app.engine import InvalidInput
 from app.store import MemoryStore, UnknownSession
 
@@ -34,7 +35,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:
-        msg = f"id: no network {exc.id!r} (it may have been deleted)"
+        msg = f"id: no network {short(exc.id)!r} (it may have been deleted)"
         return JSONResponse({"detail": [{"loc": ["path", "id"], "msg": msg}]}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
@@ -55,13 +56,18 @@ def _problems(errors) -> list[dict]:
     deepest into the value says what is wrong, so an error whose place is a prefix of
     another's is left out.
     """
-    located = [([p for p in e["loc"] if not _is_union_tag(p)], e) for e in errors]
+    located = [([_short(p) for p in e["loc"] if not _is_union_tag(p)], e) for e in errors]
     problems = []
     for loc, e in located:
         if any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in located):
             continue
         problems.append({"loc": loc, "msg": f"{_field(loc)}: {e['msg']}", "type": e["type"]})
     return problems
+
+
+def _short(part):
+    """A place in a body as a message may repeat it: a name sent of any length, cut short."""
+    return short(part, REQUEST_LIMITS["name_chars"]) if isinstance(part, str) else part
 
 
 def _is_union_tag(part) -> bool:

@@ -57,11 +57,7 @@ templates = Environment(
 static = StaticFiles(directory=ROOT / "static")
 
 
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
+FormDep = Annotated[FormData, Depends(forms.read)]
 
 
 @router.get("/")
