@@ -1,14 +1,15 @@
-"""The application: assembles the routers, the store and the error answers."""
+"""The application: assembles the routers, the middleware, the store and the error answers."""
 
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app import api, pages
-from app.bounds import REQUEST_LIMITS, short
+from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
+from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
 from app.store import MemoryStore, UnknownSession
 
 
@@ -24,6 +25,10 @@ def create_app() -> FastAPI:
         summary="Backpropagation, one exact step at a time.",
         lifespan=lifespan,
     )
+    # The last added is the outermost: headers on every answer, the 403 and 413 included.
+    app.add_middleware(BodyLimit, limit=max_body())
+    app.add_middleware(OriginCheck)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
@@ -41,6 +46,12 @@ def create_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
+        # Answered outside the middleware (by Starlette's outermost one): headers set here.
+        headers = security_headers("text/plain")
+        return PlainTextResponse("Internal Server Error", status_code=500, headers=headers)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -31,12 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 NETWORK_COOKIE = "bl_network"
 YEAR = 365 * 24 * 3600
-# The page talks to its own server only; everything it loads comes from here.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 router = APIRouter(include_in_schema=False)
 # A change of one of these display preferences redraws only the regions that show it;
@@ -242,7 +236,6 @@ def _render(
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
-        "Content-Security-Policy": CSP,
     }
     return HTMLResponse(body, status_code=status, headers=headers)
 

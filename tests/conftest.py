@@ -5,10 +5,13 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 
+# What a browser sends with every form post from the page (see app.middleware.OriginCheck).
+SAME_ORIGIN = {"Origin": "http://testserver"}
+
 
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), headers=SAME_ORIGIN) as c:
         yield c
 
 
