@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from app import session as ops
 from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, trace
+from app.problems import answers
 from app.schemas import (
     BackwardResult,
     CreateNetwork,
@@ -64,46 +65,66 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
-@router.post("/networks", status_code=201, response_model=State, name="api_create_network")
+@router.post(
+    "/networks",
+    status_code=201,
+    response_model=State,
+    name="api_create_network",
+    responses=answers(422),
+)
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides."""
     s = store.add(ops.create(body.model_dump(exclude_unset=True)))
     return json(s.to_data(), 201)
 
 
-@router.get("/networks/{id}", response_model=State, name="api_read_network")
+@router.get("/networks/{id}", response_model=State, name="api_read_network", responses=answers(404))
 def read_network(id: str, store: StoreDep) -> Response:
     return json(store.get(id).to_data())
 
 
-@router.delete("/networks/{id}", status_code=204, name="api_delete_network")
+@router.delete("/networks/{id}", status_code=204, name="api_delete_network", responses=answers(404))
 def delete_network(id: str, store: StoreDep) -> Response:
     store.delete(id)
     return Response(status_code=204)
 
 
-@router.patch("/networks/{id}", response_model=State, name="api_edit_network")
+@router.patch(
+    "/networks/{id}", response_model=State, name="api_edit_network", responses=answers(404, 422)
+)
 def edit_network(id: str, body: PatchNetwork, store: StoreDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
     return json(_apply(store, id, lambda s: ops.patch(s, changes)).to_data())
 
 
-@router.post("/networks/{id}/forward", response_model=ForwardResult, name="api_forward")
+@router.post(
+    "/networks/{id}/forward",
+    response_model=ForwardResult,
+    name="api_forward",
+    responses=answers(404),
+)
 def forward(id: str, store: StoreDep) -> Response:
     """The forward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | forward_data(trace(s.network).forward))
 
 
-@router.post("/networks/{id}/backward", response_model=BackwardResult, name="api_backward")
+@router.post(
+    "/networks/{id}/backward",
+    response_model=BackwardResult,
+    name="api_backward",
+    responses=answers(404),
+)
 def backward(id: str, store: StoreDep) -> Response:
     """The backward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | backward_data(trace(s.network).backward))
 
 
-@router.post("/networks/{id}/step", response_model=StepResult, name="api_step")
+@router.post(
+    "/networks/{id}/step", response_model=StepResult, name="api_step", responses=answers(404, 422)
+)
 def step(id: str, store: StoreDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
     s, (t, after) = store.update(id, ops.step)
@@ -120,7 +141,12 @@ def step(id: str, store: StoreDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
+@router.post(
+    "/networks/{id}/train",
+    response_model=TrainResult,
+    name="api_train",
+    responses=answers(404, 422),
+)
 def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
     """Train up to 100,000 iterations; stops before numbers stop being finite."""
     s, t = store.update(id, lambda s: ops.run(s, body.iterations))
@@ -130,17 +156,27 @@ def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/phase/next", response_model=State, name="api_next_phase")
+@router.post(
+    "/networks/{id}/phase/next",
+    response_model=State,
+    name="api_next_phase",
+    responses=answers(404, 422),
+)
 def next_phase(id: str, store: StoreDep) -> Response:
     return json(_apply(store, id, ops.next_phase).to_data())
 
 
-@router.post("/networks/{id}/phase/prev", response_model=State, name="api_prev_phase")
+@router.post(
+    "/networks/{id}/phase/prev",
+    response_model=State,
+    name="api_prev_phase",
+    responses=answers(404),
+)
 def prev_phase(id: str, store: StoreDep) -> Response:
     return json(_apply(store, id, ops.prev_phase).to_data())
 
 
-@router.post("/networks/{id}/reset", response_model=State, name="api_reset")
+@router.post("/networks/{id}/reset", response_model=State, name="api_reset", responses=answers(404))
 def reset(id: str, store: StoreDep) -> Response:
     """Back to the state the network was created with."""
     return json(_apply(store, id, ops.reset).to_data())

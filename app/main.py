@@ -10,6 +10,7 @@ from app import api, pages
 from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
+from app.problems import documented
 from app.store import MemoryStore, UnknownSession
 
 
@@ -31,6 +32,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.openapi = lambda: documented(FastAPI.openapi(app))  # type: ignore[method-assign]
     app.mount("/static", pages.static, name="static")
 
     @app.exception_handler(InvalidInput)
@@ -41,7 +43,8 @@ def create_app() -> FastAPI:
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:
         msg = f"id: no network {short(exc.id)!r} (it may have been deleted)"
-        return JSONResponse({"detail": [{"loc": ["path", "id"], "msg": msg}]}, status_code=404)
+        detail = [{"loc": ["path", "id"], "msg": msg, "type": "not_found"}]
+        return JSONResponse({"detail": detail}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

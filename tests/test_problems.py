@@ -1,0 +1,68 @@
+"""The OpenAPI document lists every status each route answers, each with the error shape."""
+
+import pytest
+
+from app.problems import STATUSES
+
+ROUTES = {
+    ("post", "/api/networks"): {201, 413, 422},
+    ("get", "/api/networks/{id}"): {200, 404, 413},
+    ("delete", "/api/networks/{id}"): {204, 404, 413},
+    ("patch", "/api/networks/{id}"): {200, 404, 413, 422},
+    ("post", "/api/networks/{id}/forward"): {200, 404, 413},
+    ("post", "/api/networks/{id}/backward"): {200, 404, 413},
+    ("post", "/api/networks/{id}/step"): {200, 404, 413, 422},
+    ("post", "/api/networks/{id}/train"): {200, 404, 413, 422},
+    ("post", "/api/networks/{id}/phase/next"): {200, 404, 413, 422},
+    ("post", "/api/networks/{id}/phase/prev"): {200, 404, 413},
+    ("post", "/api/networks/{id}/reset"): {200, 404, 413},
+}
+
+
+@pytest.fixture(scope="module")
+def spec(client_module):
+    return client_module.get("/openapi.json").json()
+
+
+@pytest.fixture(scope="module")
+def client_module():
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_every_route_lists_its_statuses(spec):
+    listed = {
+        (method, path): {int(s) for s in op["responses"]}
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    }
+    assert listed == ROUTES
+
+
+def test_each_refusal_has_the_error_shape(spec):
+    for path, ops in spec["paths"].items():
+        for op in ops.values():
+            for status, answer in op["responses"].items():
+                if int(status) in STATUSES:
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problems"}, (path, status)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"loc", "msg", "type"}
+
+
+def test_a_404_has_the_shape_it_is_documented_with(client):
+    r = client.get("/api/networks/none")
+    assert r.status_code == 404
+    assert r.json() == {
+        "detail": [
+            {
+                "loc": ["path", "id"],
+                "msg": "id: no network 'none' (it may have been deleted)",
+                "type": "not_found",
+            }
+        ]
+    }
