@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from app import api, pages
+from app import api, docs, pages
 from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
@@ -25,6 +25,8 @@ def create_app() -> FastAPI:
         title="backprop-lab",
         summary="Backpropagation, one exact step at a time.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.docs, offline
+        redoc_url=None,  # ReDoc loads from a CDN
     )
     # The last added is the outermost: headers on every answer, the 403 and 413 included.
     app.add_middleware(BodyLimit, limit=max_body())
@@ -32,6 +34,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.openapi = lambda: documented(FastAPI.openapi(app))  # type: ignore[method-assign]
     app.mount("/static", pages.static, name="static")
 
