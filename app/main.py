@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import iter_route_contexts
+from starlette.routing import compile_path
 
 from app import api, docs, pages
 from app.bounds import REQUEST_LIMITS, max_body, short
@@ -53,6 +55,15 @@ def create_app() -> FastAPI:
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
 
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's Allow names only the first route of the path; a path has several.
+        allowed = sorted(allowed_methods(request.app, request.url.path))
+        msg = f"method: {request.method} is not one of {', '.join(allowed)} here"
+        detail = [{"loc": ["method"], "msg": msg, "type": "method_not_allowed"}]
+        headers = {"Allow": ", ".join(allowed)}
+        return JSONResponse({"detail": detail}, status_code=405, headers=headers)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
         # Answered outside the middleware (by Starlette's outermost one): headers set here.
@@ -64,6 +75,15 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """Every method some route of this path takes."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
+            methods |= route.methods
+    return methods
 
 
 def _problems(errors) -> list[dict]:

@@ -5,15 +5,23 @@ Types and ranges are checked here; shapes (which depend on `layers`) by the engi
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from app.bounds import REQUEST_LIMITS
 from app.engine import ACTIVATIONS, LIMITS, LOSSES
 from app.engine.network import PRESETS
 from app.session import MAX_ITERATIONS
 
+
+def _whole(value: object) -> object:
+    """2.0 as 2: JSON Schema's integers include them (true stays a boolean, refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-LayerSize = Annotated[int, Field(strict=True, ge=1, le=LIMITS["max_neurons"])]
+LayerSize = Annotated[
+    int, Field(strict=True, ge=1, le=LIMITS["max_neurons"]), BeforeValidator(_whole)
+]
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
@@ -35,7 +43,8 @@ BiasesByName = Annotated[
 LearningRate = Annotated[
     float, Field(strict=True, allow_inf_nan=False, ge=0, le=LIMITS["max_learning_rate"])
 ]
-Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+# Up to 2**53 - 1, the largest whole number every JSON reader takes exactly.
+Seed = Annotated[int, Field(strict=True, ge=0, le=2**53 - 1), BeforeValidator(_whole)]
 
 DOC = {
     "layers": "Neurons per layer, input first, e.g. [2, 2, 2].",
@@ -83,7 +92,7 @@ class PatchNetwork(StateFields):
 
 
 class TrainRequest(_Strict):
-    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS)]
+    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS), BeforeValidator(_whole)]
 
 
 class Where(BaseModel):

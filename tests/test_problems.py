@@ -66,3 +66,10 @@ def test_a_404_has_the_shape_it_is_documented_with(client):
             }
         ]
     }
+
+
+def test_a_405_lists_every_method_of_the_path(client):
+    r = client.options("/api/networks/x")  # three routes share this path
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "DELETE, GET, PATCH"
+    assert r.json()["detail"][0]["msg"] == "method: OPTIONS is not one of DELETE, GET, PATCH here"
