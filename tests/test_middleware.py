@@ -2,6 +2,7 @@
 and the Origin check of form posts."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -58,7 +59,8 @@ def _asgi(app, scope_headers: list, chunks):
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": scope_headers}
-    asyncio.run(app(scope, receive, send))
+    with ThreadPoolExecutor(1) as pool:  # its own loop: a browser test's may be running here
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), read
 
 
