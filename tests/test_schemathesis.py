@@ -12,7 +12,7 @@ from tests.serve import ROOT, serve
 
 ST = Path(sys.executable).parent / "st"
 CONFIG = [str(ST), "--config-file", str(ROOT / "schemathesis.toml")]
-BOUNDS = ["--max-examples", "25", "--max-time", "60", "--seed", "7", "--request-timeout", "10"]
+BOUNDS = ["--max-examples", "25", "--max-time", "60", "--seed", "7"]
 
 
 @pytest.mark.skipif(
