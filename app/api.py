@@ -16,7 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app import scenario
 from app import session as ops
+from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, trace
+from app.problems import answers
 from app.schemas import (
     BackwardResult,
     Created,
@@ -35,7 +37,8 @@ from app.store import NotOwner, Store, owns
 from app.store.base import event
 
 T = TypeVar("T")
-router = APIRouter(prefix="/api", tags=["networks"])
+# Each JSON body is checked for depth and number sizes before FastAPI parses it.
+router = APIRouter(prefix="/api", tags=["networks"], route_class=BoundedJSONRoute)
 bearer = HTTPBearer(
     auto_error=False,
     description="The `owner_token` of the 201 answer that created the network.",
@@ -54,6 +57,14 @@ def get_token(
 
 StoreDep = Annotated[Store, Depends(get_store)]
 TokenDep = Annotated[str | None, Depends(get_token)]
+
+
+def get_session(id: str, store: StoreDep) -> Session:
+    """The network of the path, read before an answer starts (a stream's 404 must be one)."""
+    return store.get(id)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def json(data: dict[str, Any], status_code: int = 200) -> Response:
@@ -102,7 +113,13 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
-@router.post("/networks", status_code=201, response_model=Created, name="api_create_network")
+@router.post(
+    "/networks",
+    status_code=201,
+    response_model=Created,
+    name="api_create_network",
+    responses=answers(422),
+)
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides.
 
@@ -111,12 +128,14 @@ def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     return json(s.to_data() | {"owner_token": token}, 201)
 
 
-@router.get("/networks/{id}", response_model=State, name="api_read_network")
+@router.get("/networks/{id}", response_model=State, name="api_read_network", responses=answers(404))
 def read_network(id: str, store: StoreDep) -> Response:
     return json(store.get(id).to_data())
 
 
-@router.delete("/networks/{id}", status_code=204, name="api_delete_network")
+@router.delete(
+    "/networks/{id}", status_code=204, name="api_delete_network", responses=answers(403, 404)
+)
 def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
     if not owns(store.get(id), token):
         raise NotOwner(id)
@@ -124,28 +143,48 @@ def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
     return Response(status_code=204)
 
 
-@router.patch("/networks/{id}", response_model=State, name="api_edit_network")
+@router.patch(
+    "/networks/{id}",
+    response_model=State,
+    name="api_edit_network",
+    responses=answers(403, 404, 409, 422),
+)
 def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
     return json(_apply(store, id, token, lambda s: ops.patch(s, changes), "edit").to_data())
 
 
-@router.post("/networks/{id}/forward", response_model=ForwardResult, name="api_forward")
+@router.post(
+    "/networks/{id}/forward",
+    response_model=ForwardResult,
+    name="api_forward",
+    responses=answers(404),
+)
 def forward(id: str, store: StoreDep) -> Response:
     """The forward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | forward_data(trace(s.network).forward))
 
 
-@router.post("/networks/{id}/backward", response_model=BackwardResult, name="api_backward")
+@router.post(
+    "/networks/{id}/backward",
+    response_model=BackwardResult,
+    name="api_backward",
+    responses=answers(404),
+)
 def backward(id: str, store: StoreDep) -> Response:
     """The backward pass of the parameters now. Changes nothing."""
     s = store.get(id)
     return json(where(s) | backward_data(trace(s.network).backward))
 
 
-@router.post("/networks/{id}/step", response_model=StepResult, name="api_step")
+@router.post(
+    "/networks/{id}/step",
+    response_model=StepResult,
+    name="api_step",
+    responses=answers(403, 404, 409, 422),
+)
 def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
     s, (t, after) = change(store, id, token, ops.step, "step")
@@ -162,7 +201,12 @@ def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
+@router.post(
+    "/networks/{id}/train",
+    response_model=TrainResult,
+    name="api_train",
+    responses=answers(403, 404, 409, 422),
+)
 def train(id: str, body: TrainRequest, store: StoreDep, token: TokenDep) -> Response:
     """Train up to 100,000 iterations; stops before numbers stop being finite."""
     s, t = change(store, id, token, lambda s: ops.run(s, body.iterations), "train")
@@ -172,23 +216,37 @@ def train(id: str, body: TrainRequest, store: StoreDep, token: TokenDep) -> Resp
     )
 
 
-@router.post("/networks/{id}/phase/next", response_model=State, name="api_next_phase")
+@router.post(
+    "/networks/{id}/phase/next",
+    response_model=State,
+    name="api_next_phase",
+    responses=answers(403, 404, 409, 422),
+)
 def next_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
     return json(_apply(store, id, token, ops.next_phase, "next").to_data())
 
 
-@router.post("/networks/{id}/phase/prev", response_model=State, name="api_prev_phase")
+@router.post(
+    "/networks/{id}/phase/prev",
+    response_model=State,
+    name="api_prev_phase",
+    responses=answers(403, 404, 409),
+)
 def prev_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
     return json(_apply(store, id, token, ops.prev_phase, "prev").to_data())
 
 
-@router.post("/networks/{id}/reset", response_model=State, name="api_reset")
+@router.post(
+    "/networks/{id}/reset", response_model=State, name="api_reset", responses=answers(403, 404, 409)
+)
 def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state the network was created with."""
     return json(_apply(store, id, token, ops.reset, "reset").to_data())
 
 
-@router.get("/networks/{id}/scenario", response_model=Scenario, name="api_scenario")
+@router.get(
+    "/networks/{id}/scenario", response_model=Scenario, name="api_scenario", responses=answers(404)
+)
 def save_scenario(id: str, store: StoreDep) -> Response:
     """The network's whole state as a scenario file: `POST /api/networks` takes it as it is,
     to open it again as a new network."""
@@ -198,47 +256,73 @@ def save_scenario(id: str, store: StoreDep) -> Response:
     return response
 
 
-@router.post("/networks/{id}/undo", response_model=State, name="api_undo")
+@router.post(
+    "/networks/{id}/undo",
+    response_model=State,
+    name="api_undo",
+    responses=answers(403, 404, 409, 422),
+)
 def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state before the last change (edit, step, phase move, training, reset)."""
     return json(_travel(store, id, token, "undo").to_data())
 
 
-@router.post("/networks/{id}/redo", response_model=State, name="api_redo")
+@router.post(
+    "/networks/{id}/redo",
+    response_model=State,
+    name="api_redo",
+    responses=answers(403, 404, 409, 422),
+)
 def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Forward again to the state an undo left."""
     return json(_travel(store, id, token, "redo").to_data())
 
 
-@router.get("/networks/{id}/history", response_model=HistoryResult, name="api_history")
+@router.get(
+    "/networks/{id}/history",
+    response_model=HistoryResult,
+    name="api_history",
+    responses=answers(404),
+)
 def history(id: str, store: StoreDep) -> Response:
     """The changes that can be undone and redone (at most 200), oldest first."""
     s = store.get(id)
     return json(history_data(s))
 
 
-@router.post("/networks/{id}/history/{seq}", response_model=State, name="api_jump")
+@router.post(
+    "/networks/{id}/history/{seq}",
+    response_model=State,
+    name="api_jump",
+    responses=answers(403, 404, 409, 422),
+)
 def jump(id: str, seq: int, store: StoreDep, token: TokenDep) -> Response:
     """To the state after the history's change number `seq` (undo or redo several at once)."""
     return json(_travel(store, id, token, seq).to_data())
 
 
-@router.get("/networks/{id}/events", response_class=EventSourceResponse, name="api_events")
+@router.get(
+    "/networks/{id}/events",
+    response_class=EventSourceResponse,
+    name="api_events",
+    responses=answers(404, json=False),
+)
 async def events(
-    id: str, request: Request, store: StoreDep, token: TokenDep
+    request: Request, store: StoreDep, s: SessionDep
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `change` (id, version, iteration, phase, action) after every
-    change of the network, `followers` (their count) when one comes or goes."""
-    async for e in follow(store, id, token):
+    change of the network, `followers` (their count) when one comes or goes. Anyone may
+    follow; the owner's token, if sent, only keeps the owner out of the count."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    async for e in follow(store, s, token if scheme.lower() == "bearer" else None):
         yield e
 
 
-async def follow(store: Store, id: str, token: str | None) -> AsyncIterator[ServerSentEvent]:
-    """The events of one network, from its state now (the owner's own tabs are not counted
-    as followers). Listening starts before the state is read, so no change is missed."""
-    s = await run_in_threadpool(store.get, id)  # an unknown id is a 404, not an empty stream
-    async with store.bus.listen(id, follower=not owns(s, token)) as stream:
-        s = await run_in_threadpool(store.get, id)
+async def follow(store: Store, s: Session, token: str | None) -> AsyncIterator[ServerSentEvent]:
+    """The events of network `s`, from its state now (the owner's own tabs are not counted
+    as followers). Listening starts before the state is read again, so no change is missed."""
+    async with store.bus.listen(s.id, follower=not owns(s, token)) as stream:
+        s = await run_in_threadpool(store.get, s.id)
         yield ServerSentEvent(raw_data=event(s, "open").decode(), event="change")
         async for raw in stream:
             data = orjson.loads(raw)

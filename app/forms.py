@@ -3,13 +3,19 @@
 An edit field sends one value under its form name (w5, b1_1, i1, target_o1,
 learning_rate, update_biases, activation_1); `changes` turns it into the changes that
 `session.patch` takes, the same as a PATCH of the JSON API. Anything unreadable raises
-InvalidInput naming the field, as the engine does.
+InvalidInput naming the field, as the engine does. `read` takes a form only within the
+request bounds (fields, their names and sizes), before anything looks at it.
 """
 
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import Request
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+
+from app.bounds import REQUEST_LIMITS, short
 from app.engine import ACTIVATIONS, LIMITS, InvalidInput, Network
 from app.engine.network import PRESETS
 from app.view import ids, numbers
@@ -18,12 +24,33 @@ from app.view.fields import Invalid
 REFUSED = f"_{ids.REFUSED}"  # sent with an edit while the page shows a refused entry
 
 _PARAM = re.compile(r"^(?:w\d+|b\d+_\d+)$")
-_INPUT = re.compile(r"^i(\d+)$")
-_TARGET = re.compile(r"^target_o(\d+)$")
-_ACTIVATION = re.compile(r"^activation_(\d+)$")
+_INPUT = re.compile(r"^i(\d{1,9})$")
+_TARGET = re.compile(r"^target_o(\d{1,9})$")
+_ACTIVATION = re.compile(r"^activation_(\d{1,9})$")
+_NUMBER_CHARS = REQUEST_LIMITS["number_chars"]
+
+
+async def read(request: Request) -> FormData:
+    """The request's form, refused (naming "form") beyond the request bounds."""
+    try:
+        form = await request.form(
+            max_fields=REQUEST_LIMITS["form_fields"],
+            max_part_size=REQUEST_LIMITS["form_field_bytes"],
+        )
+    except HTTPException as e:  # Starlette's 400 for too many fields or too large a one
+        if e.status_code != 400:
+            raise
+        raise InvalidInput("form", str(e.detail)) from None
+    for name in form:
+        if len(name) > REQUEST_LIMITS["name_chars"]:
+            limit = REQUEST_LIMITS["name_chars"]
+            raise InvalidInput("form", f"a field's name is longer than {limit} characters")
+    return form
 
 
 def number(name: str, text: str) -> float:
+    if len(text) > _NUMBER_CHARS:
+        raise InvalidInput(name, f"longer than {_NUMBER_CHARS} characters")
     try:
         return numbers.parse(text)
     except ValueError:
@@ -34,6 +61,8 @@ def iterations(text: object) -> int:
     """The train form's count (its range is checked by the session operation)."""
     if not isinstance(text, str) or not text.strip().isascii() or not text.strip().isdigit():
         raise InvalidInput("iterations", "must be a whole number")
+    if len(text) > _NUMBER_CHARS:
+        raise InvalidInput("iterations", f"longer than {_NUMBER_CHARS} characters")
     return int(text)
 
 
@@ -93,18 +122,21 @@ def new_network(form: Mapping[str, str]) -> dict[str, Any]:
     activation. The classic sizes give the classic network; others random parameters,
     the classic inputs and targets repeated to fit."""
     text = form.get("layers", "2-2-2").strip()
-    try:
-        layers = [int(n) for n in re.split(r"[\s,;x×-]+", text) if n]
-    except ValueError:
-        raise InvalidInput("layers", f"{text!r}: write the layer sizes as 2-2-2") from None
+    sizes = [n for n in re.split(r"[\s,;x×-]+", text) if n]
+    if not all(n.isascii() and n.isdigit() for n in sizes):
+        raise InvalidInput("layers", f"{short(text)!r}: write the layer sizes as 2-2-2")
+    if not 2 <= len(sizes) <= LIMITS["max_hidden_layers"] + 2:
+        raise InvalidInput("layers", f"from 2 to {LIMITS['max_hidden_layers'] + 2} layers")
+    for k, n in enumerate(sizes):  # checked as text: a size is used before the engine sees it
+        if len(n) > 2 or not 1 <= int(n) <= LIMITS["max_neurons"]:
+            raise InvalidInput(f"layers[{k}]", f"must be from 1 to {LIMITS['max_neurons']}")
+    layers = [int(n) for n in sizes]
     activation = form.get("activation", "sigmoid")
     if activation not in ACTIVATIONS:
         raise InvalidInput("activation", f"unknown activation ({', '.join(ACTIVATIONS)})")
     classic = PRESETS["classic"]
     if layers == classic["layers"] and activation == "sigmoid":
         return {"preset": "classic"}
-    if not 2 <= len(layers) <= LIMITS["max_hidden_layers"] + 2:
-        raise InvalidInput("layers", f"from 2 to {LIMITS['max_hidden_layers'] + 2} layers")
     inputs, targets = classic["inputs"], classic["targets"]
     return {
         "layers": layers,

@@ -1,14 +1,19 @@
-"""The application: assembles the routers, the store and the error answers."""
+"""The application: assembles the routers, the middleware, the store and the error answers."""
 
 import asyncio
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import iter_route_contexts
+from starlette.routing import compile_path
 
-from app import api, pages, settings
+from app import api, docs, pages, settings
+from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
+from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
+from app.problems import documented
 from app.settings import Settings
 from app.store import Conflict, NotOwner, UnknownSession, open_store
 
@@ -38,9 +43,17 @@ def create_app(config: Settings | None = None) -> FastAPI:
         title="backprop-lab",
         summary="Backpropagation, one exact step at a time.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.docs, offline
+        redoc_url=None,  # ReDoc loads from a CDN
     )
+    # The last added is the outermost: headers on every answer, the 403 and 413 included.
+    app.add_middleware(BodyLimit, limit=max_body())
+    app.add_middleware(OriginCheck)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.openapi = lambda: documented(FastAPI.openapi(app))  # type: ignore[method-assign]
     app.mount("/static", pages.static, name="static")
 
     @app.exception_handler(InvalidInput)
@@ -50,14 +63,16 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:
-        msg = f"id: no network {exc.id!r} (it may have been deleted)"
-        return JSONResponse({"detail": [{"loc": ["path", "id"], "msg": msg}]}, status_code=404)
+        msg = f"id: no network {short(exc.id)!r} (it may have been deleted)"
+        detail = [{"loc": ["path", "id"], "msg": msg, "type": "not_found"}]
+        return JSONResponse({"detail": detail}, status_code=404)
 
     @app.exception_handler(NotOwner)
     async def not_owner(request: Request, exc: NotOwner) -> JSONResponse:
         msg = (
-            f"authorization: only the owner of network {exc.id!r} can change it: send its "
-            "owner_token as 'Authorization: Bearer <owner_token>' (anyone may read and follow it)"
+            f"authorization: only the owner of network {short(exc.id)!r} can change it: send "
+            "its owner_token as 'Authorization: Bearer <owner_token>' (anyone may read and "
+            "follow it)"
         )
         detail = [{"loc": ["header", "authorization"], "msg": msg, "type": "not_owner"}]
         return JSONResponse({"detail": detail}, status_code=403)
@@ -70,6 +85,21 @@ def create_app(config: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
+
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's Allow names only the first route of the path; a path has several.
+        allowed = sorted(allowed_methods(request.app, request.url.path))
+        msg = f"method: {request.method} is not one of {', '.join(allowed)} here"
+        detail = [{"loc": ["method"], "msg": msg, "type": "method_not_allowed"}]
+        headers = {"Allow": ", ".join(allowed)}
+        return JSONResponse({"detail": detail}, status_code=405, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
+        # Answered outside the middleware (by Starlette's outermost one): headers set here.
+        headers = security_headers("text/plain")
+        return PlainTextResponse("Internal Server Error", status_code=500, headers=headers)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -95,6 +125,15 @@ async def _sweep(store) -> None:
         await asyncio.sleep(EXPIRY_SWEEP)
 
 
+def allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """Every method some route of this path takes."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
+            methods |= route.methods
+    return methods
+
+
 def _problems(errors) -> list[dict]:
     """FastAPI's errors, each message led by its field, union branches that lost dropped.
 
@@ -102,13 +141,18 @@ def _problems(errors) -> list[dict]:
     deepest into the value says what is wrong, so an error whose place is a prefix of
     another's is left out.
     """
-    located = [([p for p in e["loc"] if not _is_union_tag(p)], e) for e in errors]
+    located = [([_short(p) for p in e["loc"] if not _is_union_tag(p)], e) for e in errors]
     problems = []
     for loc, e in located:
         if any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in located):
             continue
         problems.append({"loc": loc, "msg": f"{_field(loc)}: {e['msg']}", "type": e["type"]})
     return problems
+
+
+def _short(part):
+    """A place in a body as a message may repeat it: a name sent of any length, cut short."""
+    return short(part, REQUEST_LIMITS["name_chars"]) if isinstance(part, str) else part
 
 
 def _is_union_tag(part) -> bool:

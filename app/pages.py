@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 
 from app import forms, scenario, view
 from app import session as ops
-from app.api import StoreDep, follow
+from app.api import SessionDep, StoreDep, follow
 from app.engine import InvalidInput
 from app.engine.network import PRESETS
 from app.session import Session
@@ -41,12 +41,6 @@ VENDOR = {  # front-end packages, served from where `npm ci` put them
 NETWORK_COOKIE = "bl_network"  # the browser's own network, where / takes it
 OWNER_COOKIE = "bl_owner"  # a network's owner token, sent only to that network's page
 YEAR = 365 * 24 * 3600
-# The page talks to its own server only; everything it loads comes from here.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 router = APIRouter(include_in_schema=False)
 # A change of one of these display preferences redraws only the regions that show it;
@@ -83,11 +77,7 @@ templates = Environment(
 static = StaticFiles(directory=ROOT / "static")
 
 
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
+FormDep = Annotated[FormData, Depends(forms.read)]
 
 
 @router.get("/")
@@ -230,9 +220,9 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.get(PATHS["events"], response_class=EventSourceResponse, name="lab_events")
-async def events(id: str, request: Request, store: StoreDep):
+async def events(request: Request, store: StoreDep, s: SessionDep):
     """The page's follow events (see the API's): one stream per tab."""
-    async for e in follow(store, id, _token(request)):
+    async for e in follow(store, s, _token(request)):
         yield e
 
 
@@ -456,7 +446,6 @@ def _render(
     headers = {
         "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
         "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
-        "Content-Security-Policy": CSP,
     }
     return HTMLResponse(body, status_code=status, headers=headers)
 
@@ -584,7 +573,7 @@ def _page(name: str, request: Request, status: int = 200, **context) -> Response
     """A page outside the lab (start page, share link)."""
     lang = _lang(request, _prefs(request))
     body = templates.get_template(name).render(t=TEXT[lang], lang=lang, **context)
-    return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
+    return HTMLResponse(body, status_code=status)  # the CSP: app.middleware, on every page
 
 
 def _gone(request: Request) -> Response:

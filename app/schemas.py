@@ -5,24 +5,46 @@ Types and ranges are checked here; shapes (which depend on `layers`) by the engi
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from app.bounds import REQUEST_LIMITS
 from app.engine import ACTIVATIONS, LIMITS, LOSSES
 from app.engine.network import PRESETS
 from app.session import MAX_ITERATIONS
 
+
+def _whole(value: object) -> object:
+    """2.0 as 2: JSON Schema's integers include them (true stays a boolean, refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-LayerSize = Annotated[int, Field(strict=True, ge=1, le=LIMITS["max_neurons"])]
+LayerSize = Annotated[
+    int, Field(strict=True, ge=1, le=LIMITS["max_neurons"]), BeforeValidator(_whole)
+]
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Layers = Annotated[list[LayerSize], Field(min_length=2, max_length=LIMITS["max_hidden_layers"] + 2)]
-Weights = list[list[list[Number]]]
-Biases = list[list[Number]]
+# Every list is bounded by the largest network the engine takes, before the engine sees it.
+_DEPTH, _WIDTH = LIMITS["max_hidden_layers"] + 1, LIMITS["max_neurons"]
+Neurons = Annotated[list[Number], Field(max_length=_WIDTH)]
+Weights = Annotated[
+    list[Annotated[list[Neurons], Field(max_length=_WIDTH)]], Field(max_length=_DEPTH)
+]
+Biases = Annotated[list[Neurons], Field(max_length=_DEPTH)]
+ParamName = Annotated[str, StringConstraints(max_length=REQUEST_LIMITS["name_chars"])]
+WeightsByName = Annotated[
+    dict[ParamName, Number], Field(max_length=REQUEST_LIMITS["weights_by_name"])
+]
+BiasesByName = Annotated[
+    dict[ParamName, Number], Field(max_length=REQUEST_LIMITS["biases_by_name"])
+]
 LearningRate = Annotated[
     float, Field(strict=True, allow_inf_nan=False, ge=0, le=LIMITS["max_learning_rate"])
 ]
-Seed = Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+# Up to 2**53 - 1, the largest whole number every JSON reader takes exactly.
+Seed = Annotated[int, Field(strict=True, ge=0, le=2**53 - 1), BeforeValidator(_whole)]
 
 DOC = {
     "layers": "Neurons per layer, input first, e.g. [2, 2, 2].",
@@ -39,10 +61,12 @@ class _Strict(BaseModel):
 
 class StateFields(_Strict):
     layers: Layers | None = Field(None, description=DOC["layers"])
-    activations: list[ActivationName] | None = Field(None, description=DOC["activations"])
+    activations: Annotated[list[ActivationName], Field(max_length=_DEPTH)] | None = Field(
+        None, description=DOC["activations"]
+    )
     loss: LossName | None = None
-    inputs: list[Number] | None = None
-    targets: list[Number] | None = None
+    inputs: Neurons | None = None
+    targets: Neurons | None = None
     learning_rate: LearningRate | None = None
     update_biases: Annotated[bool, Field(strict=True)] | None = None
     seed: Seed | None = Field(None, description=DOC["seed"])
@@ -59,16 +83,16 @@ class CreateNetwork(StateFields):
 class PatchNetwork(StateFields):
     """Any subset of the state. Weights and biases as full arrays or by name."""
 
-    weights: Weights | dict[str, Number] | None = Field(
+    weights: Weights | WeightsByName | None = Field(
         None, description=DOC["weights"] + ' Or by name: {"w5": 0.3}.'
     )
-    biases: Biases | dict[str, Number] | None = Field(
+    biases: Biases | BiasesByName | None = Field(
         None, description=DOC["biases"] + ' Or by name: {"b2_1": 0.6}.'
     )
 
 
 class TrainRequest(_Strict):
-    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS)]
+    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS), BeforeValidator(_whole)]
 
 
 class Scenario(BaseModel):

@@ -5,6 +5,10 @@ from fastapi.testclient import TestClient
 
 from app import settings
 from app.main import create_app
+from app.pages import OWNER_COOKIE
+
+# What a browser sends with every form post from the page (see app.middleware.OriginCheck).
+SAME_ORIGIN = {"Origin": "http://testserver"}
 
 
 @pytest.fixture
@@ -15,9 +19,10 @@ def config(tmp_path) -> settings.Settings:
 
 @pytest.fixture
 def client(config):
-    """A client of the app that owns the networks it creates through the API, as an API
-    user who keeps each `owner_token` would (tests of ownership use `stranger`)."""
-    with TestClient(create_app(config)) as c:
+    """A client of the app that owns the networks it creates through the API, on the API
+    and on the page, as a user who keeps each `owner_token` would (tests of ownership use
+    `stranger`)."""
+    with TestClient(create_app(config), headers=SAME_ORIGIN) as c:
         owner_of(c)
         yield c
 
@@ -35,6 +40,10 @@ def owner_of(client: TestClient) -> TestClient:
         parts = request.url.path.split("/")
         if len(parts) > 3 and parts[2] == "networks" and parts[3] in tokens:
             request.headers.setdefault("Authorization", f"Bearer {tokens[parts[3]]}")
+        if len(parts) > 2 and parts[1] == "n" and parts[2] in tokens:  # the page's cookie
+            cookie = request.headers.get("Cookie")
+            owner = f"{OWNER_COOKIE}={tokens[parts[2]]}"
+            request.headers["Cookie"] = f"{cookie}; {owner}" if cookie else owner
 
     client.event_hooks = {"request": [send], "response": [remember]}
     return client
@@ -43,7 +52,7 @@ def owner_of(client: TestClient) -> TestClient:
 @pytest.fixture
 def stranger(client):
     """Another client of the same app: it owns nothing."""
-    with TestClient(client.app) as c:
+    with TestClient(client.app, headers=SAME_ORIGIN) as c:
         yield c
 
 

@@ -275,3 +275,22 @@ def test_an_error_names_the_exact_place_once(client, classic):
     assert [d["msg"] for d in r.json()["detail"]] == [
         "weights[0][0][1]: Input should be a valid number"
     ]
+
+
+def test_whole_numbers_may_be_written_as_floats(client, classic):
+    # JSON Schema's integers include 10.0; 1.5 and true are still refused.
+    r = client.post(f"/api/networks/{classic}/train", json={"iterations": 10.0})
+    assert r.status_code == 200 and r.json()["iteration"] == 10
+    body = {"layers": [2.0, 3, 1], "seed": 3.0, "inputs": [0, 1], "targets": [1]}
+    r = client.post("/api/networks", json=body)
+    assert r.status_code == 201 and r.json()["layers"] == [2, 3, 1] and r.json()["seed"] == 3
+
+
+def test_the_documented_ranges_are_json_schemas_own(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    iterations = schemas["TrainRequest"]["properties"]["iterations"]
+    assert (iterations["minimum"], iterations["maximum"]) == (1, 100_000)
+    seed = schemas["CreateNetwork"]["properties"]["seed"]["anyOf"][0]
+    assert seed["maximum"] == 2**53 - 1  # read back exactly by any JSON client
+    r = client.post("/api/networks", json={"preset": "classic", "seed": 2**53})
+    assert r.status_code == 422

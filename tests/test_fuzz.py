@@ -1,4 +1,5 @@
-"""Whatever JSON arrives, the API answers 2xx or 4xx, never 5xx, and a refusal changes nothing."""
+"""Whatever JSON arrives, the API answers 2xx or 4xx, never 5xx, and a refusal changes nothing;
+whatever form arrives at the page's routes, the same."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 from app.main import create_app
 from app.session import STATE_FIELDS
 from app.settings import load
-from tests.conftest import owner_of
+from tests.conftest import SAME_ORIGIN, owner_of
 
 numbers = st.one_of(
     st.integers(-(10**20), 10**20),
@@ -53,7 +54,7 @@ bodies = st.fixed_dictionaries(
 def client(tmp_path_factory):
     """One app for all the examples (its own SQLite file), owning what it creates."""
     config = load({}, db=str(tmp_path_factory.mktemp("fuzz") / "lab.db"))
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), headers=SAME_ORIGIN) as c:
         yield owner_of(c)
 
 
@@ -84,3 +85,45 @@ def test_patch_then_act_never_fails_with_5xx(client, body, action):
         assert client.get(f"/api/networks/{id}").json() == before
     r = client.post(f"/api/networks/{id}/{action}", json={"iterations": 50})
     assert r.status_code in (200, 422), r.text
+
+
+# The page's forms: names the page sends and others, values typed, huge and strange.
+FORM_NAMES = ["w1", "w5", "w99", "b1_1", "b2_2", "b9_9", "i1", "i3", "target_o1", "target_o2"]
+FORM_NAMES += ["learning_rate", "update_biases", "activation_1", "activation_2", "iterations"]
+FORM_NAMES += ["layers", "activation", "precision", "selected", "table", "lang", "present"]
+FORM_NAMES += ["theme", "colour", "_refused"]
+form_names = st.one_of(
+    st.sampled_from(FORM_NAMES),
+    st.text(max_size=12),
+    st.builds(
+        lambda p, n: p + "9" * n,
+        st.sampled_from(["w", "b", "i", "activation_"]),
+        st.integers(1, 5000),
+    ),
+)
+form_values = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["0.3", "-1e-2", "1e400", "nan", "true", "relu", "2-3-2", "on", "9", ""]),
+    st.builds(lambda n: "9" * n, st.integers(1, 6000)),
+    st.builds(lambda n: "2-" * n + "2", st.integers(1, 3000)),
+    st.builds(lambda n: "2-" + "9" * n + "-2", st.integers(1, 40)),
+)
+forms_sent = st.dictionaries(form_names, form_values, max_size=4)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    form=forms_sent,
+    action=st.sampled_from(["edit", "train", "new", "prefs", "next", "step", "reset"]),
+    htmx=st.booleans(),
+)
+def test_no_form_fails_with_5xx(client, form, action, htmx):
+    id = client.post("/api/networks", json={"preset": "classic"}).json()["id"]
+    before = client.get(f"/api/networks/{id}").json()
+    headers = {"HX-Request": "true"} if htmx else {}
+    r = client.post(f"/n/{id}/{action}", data=form, headers=headers, follow_redirects=False)
+    assert r.status_code in (200, 204, 303, 422), r.text[:500]
+    if r.status_code == 422:
+        assert client.get(f"/api/networks/{id}").json() == before

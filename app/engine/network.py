@@ -184,7 +184,8 @@ def bias_name(l: int, j: int) -> str:
     return f"b{l + 1}_{j + 1}"
 
 
-_NAME = re.compile(r"^(?:w(\d+)|b(\d+)_(\d+))$")
+# Numbers of at most 9 digits: a name of thousands of digits is no parameter, not an int().
+_NAME = re.compile(r"^(?:w(\d{1,9})|b(\d{1,9})_(\d{1,9}))$")
 
 
 def parse_param_name(layers: tuple[int, ...], name: str) -> tuple[str, int, int, int]:

@@ -5,12 +5,6 @@ tests use /usr/bin/chromium (Debian's `chromium` package). Without it they skip 
 the reason, unless BACKPROP_LAB_REQUIRE_BROWSER=1 (as in CI), where they fail.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,10 +13,10 @@ import pytest
 from app.pages import HTMX
 from tests.conftest import required
 from tests.e2e.browser import ARGS, CHROMIUM
+from tests.serve import HOST, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-HOST = "127.0.0.1"
 
 
 def _missing() -> str | None:
@@ -56,42 +50,12 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 720}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(_browser_available, tmp_path_factory):
     """The app under uvicorn on 127.0.0.1 and a free port (its own SQLite file); stopped by
     its own pid."""
-    port = _free_port()
-    db = tmp_path_factory.mktemp("e2e") / "lab.db"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, "BACKPROP_LAB_DB": str(db)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(process.stderr.read().decode()) from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serve(tmp_path_factory.mktemp("e2e")) as url:
+        yield url
 
 
 @pytest.fixture
