@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
 from app import session as ops
+from app import training
 from app.engine import Backward, Forward, trace
 from app.schemas import (
     BackwardResult,
@@ -119,9 +120,12 @@ def step(id: str, store: StoreDep) -> Response:
 
 
 @router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
-def train(id: str, body: TrainRequest, store: StoreDep) -> Response:
-    """Train up to 100,000 iterations; stops before numbers stop being finite."""
-    s, t = store.update(id, lambda s: ops.run(s, body.iterations))
+async def train(
+    id: str, body: TrainRequest, store: StoreDep, trainer: training.TrainerDep
+) -> Response:
+    """Train up to 100,000 iterations, and as many as the network's size allows (see
+    `iterations` in a 422); stops before numbers stop being finite."""
+    _, s, t = await training.run(trainer, store, id, body.iterations)
     return json(
         s.to_data()
         | {"losses": t.losses, "loss_iterations": t.loss_iterations, "diverged_at": t.diverged_at}

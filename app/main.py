@@ -4,10 +4,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from app import api, pages
+from app import api, pages, training
 from app.engine import InvalidInput
+from app.refusal import Refused
 from app.store import MemoryStore, UnknownSession
 
 
@@ -15,8 +17,12 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = MemoryStore()
+        app.state.trainer = training.Trainer(training.Settings.from_env())
         pages.warm()
-        yield
+        try:
+            yield
+        finally:
+            app.state.trainer.close()
 
     app = FastAPI(
         title="backprop-lab",
@@ -32,6 +38,13 @@ def create_app() -> FastAPI:
         detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if not request.url.path.startswith("/api/"):  # the page shows it inline
+            return await run_in_threadpool(pages.refused, request, exc)
+        detail = [{"loc": [exc.field], "msg": str(exc), "type": "refused"}]
+        return JSONResponse({"detail": detail}, status_code=exc.status, headers=exc.headers)
+
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:
         msg = f"id: no network {exc.id!r} (it may have been deleted)"
@@ -42,7 +55,7 @@ def create_app() -> FastAPI:
         return JSONResponse({"detail": _problems(exc.errors())}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

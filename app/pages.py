@@ -16,12 +16,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import forms, view
+from app import forms, training, view
 from app import session as ops
-from app.api import StoreDep
+from app.api import StoreDep, get_store
 from app.engine import InvalidInput
+from app.refusal import Refused
 from app.session import Session
 from app.store import Store, UnknownSession
 from app.view import ids, prefs
@@ -126,15 +128,20 @@ def reset(id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.post(PATHS["train"], name="lab_train")
-def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+async def train(
+    id: str, form: FormDep, request: Request, store: StoreDep, trainer: training.TrainerDep
+) -> Response:
+    """Train in the pool (the request holds no thread meanwhile), then answer as `_act`."""
+    try:
+        iterations = forms.iterations(form.get("iterations"))
+        before, after, result = await training.run(trainer, store, id, iterations)
+    except UnknownSession:
+        return _gone(request)
+    except InvalidInput as e:
+        return await run_in_threadpool(_failed, request, store, id, e, None)
     chosen = _prefs(request)
-    t = TEXT[_lang(request, chosen)]
-
-    def op(s: Session) -> tuple[Session, str]:
-        trained, result = ops.run(s, forms.iterations(form.get("iterations")))
-        return trained, view.trained(t, chosen.precision, s, trained, result)
-
-    return _act(request, store, id, op)
+    message = view.trained(TEXT[_lang(request, chosen)], chosen.precision, before, after, result)
+    return await run_in_threadpool(_changed, request, after, before, message)
 
 
 @router.post(PATHS["edit"], name="lab_edit")
@@ -209,13 +216,35 @@ def _act(
         return _gone(request)
     except InvalidInput as e:
         return _failed(request, store, id, e, form)
+    return _changed(request, session, before, message, typed)
+
+
+def _changed(
+    request: Request,
+    session: Session,
+    before: Session,
+    message: str | None = None,
+    typed: view.Invalid | None = None,
+) -> Response:
+    """The regions of the lab that changed since `before` (without htmx: back to the page)."""
     if not _htmx(request):
-        return RedirectResponse(f"/n/{id}", status_code=303)
+        return RedirectResponse(f"/n/{session.id}", status_code=303)
     return _render(request, session, "changes.html", message=message, before=(before, typed))
 
 
+def refused(request: Request, e: Refused) -> Response:
+    """A refusal for now (429, 503, 409) shown like a 422: inline, with Retry-After."""
+    id = request.path_params.get("id")
+    if id is None:  # GET /: there is no lab to show it in
+        response = Response(str(e), status_code=e.status, media_type="text/plain")
+    else:
+        response = _failed(request, get_store(request), id, e, None)
+    response.headers.update(e.headers)
+    return response
+
+
 def _failed(
-    request: Request, store: Store, id: str, e: InvalidInput, form: dict | None
+    request: Request, store: Store, id: str, e: InvalidInput | Refused, form: dict | None
 ) -> Response:
     """The lab as it was, with the message inline (and what was typed, kept)."""
     try:
@@ -226,7 +255,8 @@ def _failed(
     t = TEXT[_lang(request, _prefs(request))]
     message = t["invalid"].format(field=e.field, message=e.message)
     name = "changes.html" if _htmx(request) else "index.html"
-    return _render(request, session, name, message=message, invalid=invalid, status=422)
+    status = e.status if isinstance(e, Refused) else 422
+    return _render(request, session, name, message=message, invalid=invalid, status=status)
 
 
 def _render(
