@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
+from app import ratelimit, training
 from app import session as ops
-from app import training
 from app.engine import Backward, Forward, trace
 from app.schemas import (
     BackwardResult,
@@ -63,7 +63,13 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
-@router.post("/networks", status_code=201, response_model=State, name="api_create_network")
+@router.post(
+    "/networks",
+    status_code=201,
+    response_model=State,
+    name="api_create_network",
+    dependencies=[ratelimit.CREATE],
+)
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides."""
     s = store.add(ops.create(body.model_dump(exclude_unset=True)))
@@ -81,7 +87,12 @@ def delete_network(id: str, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-@router.patch("/networks/{id}", response_model=State, name="api_edit_network")
+@router.patch(
+    "/networks/{id}",
+    response_model=State,
+    name="api_edit_network",
+    dependencies=[ratelimit.EDIT],
+)
 def edit_network(id: str, body: PatchNetwork, store: StoreDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
@@ -119,7 +130,12 @@ def step(id: str, store: StoreDep) -> Response:
     )
 
 
-@router.post("/networks/{id}/train", response_model=TrainResult, name="api_train")
+@router.post(
+    "/networks/{id}/train",
+    response_model=TrainResult,
+    name="api_train",
+    dependencies=[ratelimit.TRAIN],
+)
 async def train(
     id: str, body: TrainRequest, store: StoreDep, trainer: training.TrainerDep
 ) -> Response:

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app import api, pages, training
+from app import api, pages, ratelimit, training
 from app.engine import InvalidInput
 from app.refusal import Refused
 from app.store import MemoryStore, UnknownSession
@@ -17,6 +17,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = MemoryStore()
+        app.state.limiter = ratelimit.Limiter()
         app.state.trainer = training.Trainer(training.Settings.from_env())
         pages.warm()
         try:

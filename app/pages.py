@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import forms, training, view
+from app import forms, ratelimit, training, view
 from app import session as ops
 from app.api import StoreDep, get_store
 from app.engine import InvalidInput
@@ -66,7 +66,7 @@ async def read_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(read_form)]
 
 
-@router.get("/")
+@router.get("/", dependencies=[ratelimit.CREATE])
 def home(request: Request, store: StoreDep) -> Response:
     """To the browser's own network: the one its cookie remembers, or a new classic one."""
     id = request.cookies.get(NETWORK_COOKIE)
@@ -78,7 +78,7 @@ def home(request: Request, store: StoreDep) -> Response:
     return _redirect(store.add(ops.create({"preset": "classic"})).id)
 
 
-@router.post(PATHS["new"], name="lab_new")
+@router.post(PATHS["new"], name="lab_new", dependencies=[ratelimit.CREATE])
 def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network (from the new-network form), opened in place of this one."""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -127,7 +127,7 @@ def reset(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.reset(s), None))
 
 
-@router.post(PATHS["train"], name="lab_train")
+@router.post(PATHS["train"], name="lab_train", dependencies=[ratelimit.TRAIN])
 async def train(
     id: str, form: FormDep, request: Request, store: StoreDep, trainer: training.TrainerDep
 ) -> Response:
@@ -144,7 +144,7 @@ async def train(
     return await run_in_threadpool(_changed, request, after, before, message)
 
 
-@router.post(PATHS["edit"], name="lab_edit")
+@router.post(PATHS["edit"], name="lab_edit", dependencies=[ratelimit.EDIT])
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str) and k != forms.REFUSED}
     typed = forms.typed(fields, request.headers.get("HX-Trigger", ""), forms.REFUSED in form)
