@@ -25,6 +25,12 @@ CLASSIC_NET = Network.from_data(CLASSIC)
 MOST_CLASSIC = ops.MAX_WORK // ops.work(CLASSIC_NET)
 
 
+def _run(main):
+    """asyncio.run(main()) on a thread of its own (the browser tests leave a loop running)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(main())).result()
+
+
 def test_one_training_may_ask_for_only_so_much_work(client):
     id = client.post("/api/networks", json=BIG).json()["id"]
     most = ops.MAX_WORK // ops.work(Network.from_data(BIG))
@@ -56,7 +62,7 @@ def test_a_trained_network_stays_read_only():
         finally:
             trainer.close()
 
-    result = asyncio.run(once())
+    result = _run(once)
     assert result.network.to_data() == train(CLASSIC_NET, 2).network.to_data()
     assert not any(w.flags.writeable for w in result.network.weights)
 
@@ -99,7 +105,7 @@ def test_beyond_the_queue_a_training_is_refused_with_503():
         finally:
             trainer.close()
 
-    refused, first = asyncio.run(two())
+    refused, first = _run(two)
     assert refused.status == 503 and refused.headers["Retry-After"].isdigit()
     assert str(refused) == (
         f"iterations: the server is busy training; try again in {refused.retry_after} s"
@@ -132,7 +138,7 @@ def test_closing_the_trainer_answers_what_waits_with_503():
         trainer.close()
         return await asyncio.gather(*running, return_exceptions=True)
 
-    for outcome in asyncio.run(closed_midway()):
+    for outcome in _run(closed_midway):
         assert isinstance(outcome, Refused) and outcome.status == 503, outcome
         assert str(outcome).startswith("iterations: the server is shutting down")
 
