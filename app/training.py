@@ -12,6 +12,8 @@ import asyncio
 import math
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -59,7 +61,10 @@ class Trainer:
         self.settings = settings
         # spawn, not fork: the server has threads, and a forked child would inherit their locks.
         self._pool = ProcessPoolExecutor(
-            settings.workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+            settings.workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         self._pending: list[int] = []  # the work of each training waiting or running
         self._closed = False
@@ -115,9 +120,17 @@ class Trainer:
             manager.join(timeout=2)  # it fails what ran with BrokenProcessPool, and ends
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(server: int) -> None:
     # Ctrl+C reaches the whole process group; the server decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(server,), daemon=True).start()
+
+
+def _exit_with(server: int) -> None:
+    """End this worker once the server is gone (killed with SIGKILL, it cannot say so)."""
+    while os.getppid() == server:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _shutting_down() -> Refused:

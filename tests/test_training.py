@@ -4,7 +4,9 @@ meanwhile, shutdown, and light work answering through a flood of trainings."""
 import asyncio
 import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 import httpx
 import pytest
@@ -197,3 +199,31 @@ def test_sigterm_stops_the_server_within_seconds_even_mid_training():
         assert set(answers) <= {200, 503, "ConnectError"}, answers
         # uvicorn ends by raising the signal again, once the app has shut down.
         assert "Application shutdown complete" in server.output()
+
+
+def _workers(server: int) -> list[int]:
+    """The training processes the server started (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+        if ppid == server and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_no_training_process_outlives_a_server_killed_with_sigkill():
+    with serving() as server:
+        assert _train(server.url, _create(server.url), 1) == 200
+        workers = _workers(server.process.pid)
+        assert workers
+        server.process.kill()
+        server.process.wait()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+            if time.monotonic() > deadline:
+                pytest.fail(f"training processes {workers} still running 10 s after SIGKILL")
+            time.sleep(0.1)
