@@ -22,8 +22,9 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# A request still running 3 s after SIGTERM (or Ctrl+C) is cut: event streams never end.
 run: $(VENV)/.app node_modules/.package-lock.json
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown 3
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
@@ -39,6 +40,7 @@ format: $(VENV)/.test
 bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
+	$(BIN)/python -m benchmarks.flood
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 
 clean:

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from app import scenario
+from app import ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, trace
@@ -118,7 +118,8 @@ def backward_data(b: Backward) -> dict[str, Any]:
     status_code=201,
     response_model=Created,
     name="api_create_network",
-    responses=answers(422),
+    responses=answers(422, 429),
+    dependencies=[ratelimit.CREATE],
 )
 def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides.
@@ -147,7 +148,8 @@ def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
     "/networks/{id}",
     response_model=State,
     name="api_edit_network",
-    responses=answers(403, 404, 409, 422),
+    responses=answers(403, 404, 409, 422, 429),
+    dependencies=[ratelimit.EDIT],
 )
 def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
@@ -205,11 +207,15 @@ def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     "/networks/{id}/train",
     response_model=TrainResult,
     name="api_train",
-    responses=answers(403, 404, 409, 422),
+    responses=answers(403, 404, 409, 422, 429, 503),
+    dependencies=[ratelimit.TRAIN],
 )
-def train(id: str, body: TrainRequest, store: StoreDep, token: TokenDep) -> Response:
-    """Train up to 100,000 iterations; stops before numbers stop being finite."""
-    s, t = change(store, id, token, lambda s: ops.run(s, body.iterations), "train")
+async def train(
+    id: str, body: TrainRequest, store: StoreDep, token: TokenDep, trainer: training.TrainerDep
+) -> Response:
+    """Train up to 100,000 iterations, and as many as the network's size allows (see
+    `iterations` in a 422); stops before numbers stop being finite."""
+    _, s, t = await training.run(trainer, store, id, body.iterations, token)
     return json(
         s.to_data()
         | {"losses": t.losses, "loss_iterations": t.loss_iterations, "diverged_at": t.diverged_at}

@@ -5,15 +5,17 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import iter_route_contexts
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
-from app import api, docs, pages, settings
+from app import api, docs, pages, ratelimit, settings, training
 from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
 from app.problems import documented
+from app.refusal import Refused
 from app.settings import Settings
 from app.store import Conflict, NotOwner, UnknownSession, open_store
 
@@ -31,13 +33,18 @@ def create_app(config: Settings | None = None) -> FastAPI:
             bind(asyncio.get_running_loop())
         app.state.store = store
         app.state.settings = config
+        app.state.limiter = ratelimit.Limiter()
+        app.state.trainer = training.Trainer(training.Settings.from_env())
         sweeper = asyncio.create_task(_sweep(store))
         pages.warm()
-        yield
-        sweeper.cancel()
-        with suppress(asyncio.CancelledError):
-            await sweeper
-        store.close()
+        try:
+            yield
+        finally:
+            app.state.trainer.close()
+            sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweeper
+            store.close()
 
     app = FastAPI(
         title="backprop-lab",
@@ -60,6 +67,13 @@ def create_app(config: Settings | None = None) -> FastAPI:
     async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
         detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if not request.url.path.startswith("/api/"):  # the page shows it inline
+            return await run_in_threadpool(pages.refused, request, exc)
+        detail = [{"loc": [exc.field], "msg": str(exc), "type": "refused"}]
+        return JSONResponse({"detail": detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:

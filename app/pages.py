@@ -22,11 +22,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import forms, scenario, view
+from app import forms, ratelimit, scenario, training, view
 from app import session as ops
-from app.api import SessionDep, StoreDep, follow
+from app.api import SessionDep, StoreDep, follow, get_store
 from app.engine import InvalidInput
 from app.engine.network import PRESETS
+from app.refusal import Refused
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
 from app.view import ids, prefs, share
@@ -94,7 +95,7 @@ def home(request: Request, store: StoreDep) -> Response:
     return _home(request)
 
 
-@router.post("/new", name="lab_start")
+@router.post("/new", name="lab_start", dependencies=[ratelimit.CREATE])
 def start(form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network of a built-in scenario (the tutorial's by default), owned by this
     browser."""
@@ -139,7 +140,7 @@ def share_link(id: str, request: Request, store: StoreDep) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-@router.post("/s/{packed}", name="lab_open_shared")
+@router.post("/s/{packed}", name="lab_open_shared", dependencies=[ratelimit.CREATE])
 def open_shared(packed: str, request: Request, store: StoreDep) -> Response:
     """The share link's scenario as a new network, owned by whoever opened it."""
     t = TEXT[_lang(request, _prefs(request))]
@@ -152,7 +153,7 @@ def open_shared(packed: str, request: Request, store: StoreDep) -> Response:
     return _opened(RedirectResponse(f"/n/{created.id}", status_code=303), created, token)
 
 
-@router.post("/load", name="lab_load")
+@router.post("/load", name="lab_load", dependencies=[ratelimit.CREATE])
 async def load(request: Request) -> Response:
     """A scenario file (saved from a network, or written by hand) as a new network."""
     store: Store = request.app.state.store
@@ -183,7 +184,7 @@ def join(request: Request, store: StoreDep, code: str = "") -> Response:
     return RedirectResponse(f"/n/{found.id}", status_code=303)
 
 
-@router.post(PATHS["new"], name="lab_new")
+@router.post(PATHS["new"], name="lab_new", dependencies=[ratelimit.CREATE])
 def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     """A new network (from the new-network form), opened in place of this one."""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -194,7 +195,7 @@ def new(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     return _open(request, created, token)
 
 
-@router.post(PATHS["fork"], name="lab_fork")
+@router.post(PATHS["fork"], name="lab_fork", dependencies=[ratelimit.CREATE])
 def fork(id: str, request: Request, store: StoreDep) -> Response:
     """A private copy of this network as it is now, owned by whoever asked."""
     try:
@@ -282,19 +283,27 @@ def reset(id: str, request: Request, store: StoreDep) -> Response:
     return _act(request, store, id, lambda s: (ops.reset(s), None), "reset")
 
 
-@router.post(PATHS["train"], name="lab_train")
-def train(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
+@router.post(PATHS["train"], name="lab_train", dependencies=[ratelimit.TRAIN])
+async def train(
+    id: str, form: FormDep, request: Request, store: StoreDep, trainer: training.TrainerDep
+) -> Response:
+    """Train in the pool (the request holds no thread meanwhile), then answer as `_act`."""
+    try:
+        iterations = forms.iterations(form.get("iterations"))
+        token = _token(request)
+        before, after, result = await training.run(trainer, store, id, iterations, token)
+    except UnknownSession:
+        return _gone(request)
+    except NotOwner:
+        return await run_in_threadpool(_not_owner, request, store, id)
+    except InvalidInput as e:
+        return await run_in_threadpool(_failed, request, store, id, e, None)
     chosen = _prefs(request)
-    t = TEXT[_lang(request, chosen)]
-
-    def op(s: Session) -> tuple[Session, str]:
-        trained, result = ops.run(s, forms.iterations(form.get("iterations")))
-        return trained, view.trained(t, chosen.precision, s, trained, result)
-
-    return _act(request, store, id, op, "train")
+    message = view.trained(TEXT[_lang(request, chosen)], chosen.precision, before, after, result)
+    return await run_in_threadpool(_changed, request, after, before, message)
 
 
-@router.post(PATHS["edit"], name="lab_edit")
+@router.post(PATHS["edit"], name="lab_edit", dependencies=[ratelimit.EDIT])
 def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str) and k != forms.REFUSED}
     typed = forms.typed(fields, request.headers.get("HX-Trigger", ""), forms.REFUSED in form)
@@ -376,8 +385,19 @@ def _act(
         return _not_owner(request, store, id)
     except InvalidInput as e:
         return _failed(request, store, id, e, form)
+    return _changed(request, session, before, message, typed)
+
+
+def _changed(
+    request: Request,
+    session: Session,
+    before: Session,
+    message: str | None = None,
+    typed: view.Invalid | None = None,
+) -> Response:
+    """The regions of the lab that changed since `before` (without htmx: back to the page)."""
     if not _htmx(request):
-        return RedirectResponse(f"/n/{id}", status_code=303)
+        return RedirectResponse(f"/n/{session.id}", status_code=303)
     return _render(request, session, "changes.html", message=message, before=(before, typed))
 
 
@@ -407,8 +427,19 @@ def _not_owner(request: Request, store: Store, id: str) -> Response:
     return _render(request, session, name, message=t["not_owner"], status=403)
 
 
+def refused(request: Request, e: Refused) -> Response:
+    """A refusal for now (429, 503, 409) shown like a 422: inline, with Retry-After."""
+    id = request.path_params.get("id")
+    if id is None:  # GET /: there is no lab to show it in
+        response = Response(str(e), status_code=e.status, media_type="text/plain")
+    else:
+        response = _failed(request, get_store(request), id, e, None)
+    response.headers.update(e.headers)
+    return response
+
+
 def _failed(
-    request: Request, store: Store, id: str, e: InvalidInput, form: dict | None
+    request: Request, store: Store, id: str, e: InvalidInput | Refused, form: dict | None
 ) -> Response:
     """The lab as it was, with the message inline (and what was typed, kept)."""
     try:
@@ -419,7 +450,8 @@ def _failed(
     t = TEXT[_lang(request, _prefs(request))]
     message = t["invalid"].format(field=e.field, message=e.message)
     name = "changes.html" if _htmx(request) else "index.html"
-    return _render(request, session, name, message=message, invalid=invalid, status=422)
+    status = e.status if isinstance(e, Refused) else 422
+    return _render(request, session, name, message=message, invalid=invalid, status=status)
 
 
 def _render(

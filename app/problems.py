@@ -27,6 +27,8 @@ STATUSES: dict[int, str] = {
     409: "The network changed meanwhile, by another request; try again.",
     413: "The request body is larger than the server takes (BACKPROP_LAB_MAX_BODY).",
     422: "A value the network cannot take; the message names the field. Nothing changed.",
+    429: "Too many of these requests from this client; `Retry-After` says when to try again.",
+    503: "The server is busy training (or stopping); `Retry-After` says when to try again.",
 }
 
 

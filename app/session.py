@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import InvalidInput, Network, Trace, parse_param_name, trace, train
+from app.engine import (
+    InvalidInput,
+    Network,
+    Trace,
+    TrainResult,
+    parse_param_name,
+    trace,
+)
 from app.engine.network import PRESETS
 from app.engine.phase import phases
 
@@ -27,6 +34,11 @@ STATE_FIELDS = (
 )
 MAX_ITERATIONS = 100_000
 MAX_LOSS_POINTS = 1000
+# The work one training may ask, iterations × work(network): about 2 s on the build machine
+# (2 cores) whatever the network's shape (benchmarks/flood.py measures it).
+LAYER_WORK = 1000
+WORK_PER_SECOND = 40_000_000
+MAX_WORK = 2 * WORK_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -218,18 +230,37 @@ class Training:
     diverged_at: int | None
 
 
-def run(session: Session, iterations: int) -> tuple[Session, Training]:
-    """Train `iterations` iterations (stopping before numbers stop being finite)."""
+def checked_iterations(network: Network, iterations: object) -> int:
+    """The count, if one training of `network` may run that many iterations."""
     if isinstance(iterations, bool) or not isinstance(iterations, int):
         raise InvalidInput("iterations", "must be a whole number")
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise InvalidInput("iterations", f"must be from 1 to {MAX_ITERATIONS}")
-    result = train(session.network, iterations)
+    most = MAX_WORK // work(network)
+    if iterations > most:
+        raise InvalidInput(
+            "iterations", f"at most {most} for this network (the work one training may ask)"
+        )
+    return iterations
+
+
+def work(network: Network) -> int:
+    """What one iteration of `network` costs, in units of about 0.02 µs on the build machine.
+
+    numpy's overhead per call makes each layer cost about as much as LAYER_WORK parameters
+    (benchmarks/flood.py measures it), so a small network is not nearly free.
+    """
+    parameters = sum(w.size for w in network.weights) + sum(b.size for b in network.biases)
+    return parameters + sum(network.layers) + LAYER_WORK * len(network.layers)
+
+
+def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
+    """The session after a training of its network (the engine's result), and its losses."""
     done = len(result.losses)
     keep = range(done)
     if done > MAX_LOSS_POINTS:  # evenly thinned, first and last kept (steps > 1: no repeats)
         keep = np.linspace(0, done - 1, MAX_LOSS_POINTS).round().astype(int).tolist()
-    trained = replace(
+    after = replace(
         session,
         network=result.network,
         iteration=session.iteration + done,
@@ -237,7 +268,7 @@ def run(session: Session, iterations: int) -> tuple[Session, Training]:
         previous=None,
     )
     diverged_at = None if result.diverged_at is None else session.iteration + result.diverged_at
-    return trained, Training(
+    return after, Training(
         [result.losses[k] for k in keep],
         [session.iteration + 1 + k for k in keep],
         diverged_at,

@@ -1,4 +1,7 @@
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,6 +12,17 @@ from app.pages import OWNER_COOKIE
 
 # What a browser sends with every form post from the page (see app.middleware.OriginCheck).
 SAME_ORIGIN = {"Origin": "http://testserver"}
+
+# An app made without settings of its own (create_app()), and every server a test starts,
+# keep their networks here, never in the checkout's backprop-lab.db.
+os.environ["BACKPROP_LAB_DB"] = os.path.join(tempfile.mkdtemp(prefix="backprop-lab-"), "lab.db")
+
+
+@contextmanager
+def app_client(app, **options) -> Iterator[TestClient]:
+    """A browser-like client of `app` (same-origin posts) that owns what it creates."""
+    with TestClient(app, headers=SAME_ORIGIN, **options) as c:
+        yield owner_of(c)
 
 
 @pytest.fixture
@@ -27,8 +41,10 @@ def client(config):
         yield c
 
 
-def owner_of(client: TestClient) -> TestClient:
-    tokens: dict[str, str] = {}
+def owner_of(client: TestClient, tokens: dict[str, str] | None = None) -> TestClient:
+    """The client, made the owner of the networks it creates (or of those `tokens` has)."""
+    tokens = {} if tokens is None else tokens
+    client.tokens = tokens  # type: ignore[attr-defined]
 
     def remember(response):
         if response.request.url.path == "/api/networks" and response.status_code == 201:

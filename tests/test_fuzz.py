@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app import ratelimit
 from app.main import create_app
 from app.session import STATE_FIELDS
 from app.settings import load
@@ -52,9 +53,12 @@ bodies = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    """One app for all the examples (its own SQLite file), owning what it creates."""
+    """One app for all the examples (its own SQLite file, no rate limits in the way),
+    owning what it creates."""
     config = load({}, db=str(tmp_path_factory.mktemp("fuzz") / "lab.db"))
     with TestClient(create_app(config), headers=SAME_ORIGIN) as c:
+        unlimited = {action.env: "1000000/minute" for action in ratelimit.ACTIONS.values()}
+        c.app.state.limiter = ratelimit.Limiter(unlimited)
         yield owner_of(c)
 
 

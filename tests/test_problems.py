@@ -6,14 +6,14 @@ from app.problems import STATUSES
 
 CHANGE = {403, 404, 409, 413}  # a change: the owner's, on a network that exists, not raced
 ROUTES = {
-    ("post", "/api/networks"): {201, 413, 422},
+    ("post", "/api/networks"): {201, 413, 422, 429},
     ("get", "/api/networks/{id}"): {200, 404, 413},
     ("delete", "/api/networks/{id}"): {204, 403, 404, 413},
-    ("patch", "/api/networks/{id}"): {200, 422} | CHANGE,
+    ("patch", "/api/networks/{id}"): {200, 422, 429} | CHANGE,
     ("post", "/api/networks/{id}/forward"): {200, 404, 413},
     ("post", "/api/networks/{id}/backward"): {200, 404, 413},
     ("post", "/api/networks/{id}/step"): {200, 422} | CHANGE,
-    ("post", "/api/networks/{id}/train"): {200, 422} | CHANGE,
+    ("post", "/api/networks/{id}/train"): {200, 422, 429, 503} | CHANGE,
     ("post", "/api/networks/{id}/phase/next"): {200, 422} | CHANGE,
     ("post", "/api/networks/{id}/phase/prev"): {200} | CHANGE,
     ("post", "/api/networks/{id}/reset"): {200} | CHANGE,

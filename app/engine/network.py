@@ -138,6 +138,15 @@ class Network:
             "seed": self.seed,
         }
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A copy made by pickle (say, a training's result from another process) stays
+        # read-only: numpy does not keep the flag.
+        for value in state.values():
+            for a in value if isinstance(value, tuple) else (value,):
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+        self.__dict__.update(state)
+
     def with_params(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> "Network":
         """The same network with other parameters (already checked, e.g. by an update)."""
         for a in (*weights, *biases):

@@ -1,0 +1,163 @@
+"""Training on a pool of its own, so that heavy work cannot starve light work.
+
+A training runs `app.engine.train` in a worker process (`Trainer`, made in the app's
+lifespan and kept on app.state), and the request awaits it without holding a thread: the
+event loop and the thread pool stay free for /healthz, page loads and steps. At most
+`queue` trainings wait or run in a process; beyond that the answer is 503 with
+Retry-After. The result is applied only if the network is still the one that was
+trained (409 otherwise), so a step or an edit made meanwhile is never lost.
+"""
+
+import asyncio
+import math
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app import session as ops
+from app.engine import Network, TrainResult, train
+from app.refusal import Refused
+from app.session import Session, Training
+from app.store import Conflict, NotOwner, Store, owns
+
+SHUTDOWN_RETRY = 5  # seconds: a restart takes about this long
+
+
+@dataclass(frozen=True)
+class Settings:
+    workers: int = 1  # processes; the build machine has 2 cores, one left to the server
+    queue: int = 8  # trainings waiting or running at once in this process
+
+    @classmethod
+    def from_env(cls, env=os.environ) -> "Settings":
+        return cls(
+            workers=_positive(env, "BACKPROP_LAB_TRAIN_WORKERS", cls.workers),
+            queue=_positive(env, "BACKPROP_LAB_TRAIN_QUEUE", cls.queue),
+        )
+
+
+def _positive(env, name: str, default: int) -> int:
+    value = env.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number from 1 up, not {value!r}")
+    return int(value)
+
+
+class Trainer:
+    """The training processes, and the bound on the work waiting for them."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        # spawn, not fork: the server has threads, and a forked child would inherit their locks.
+        self._pool = ProcessPoolExecutor(
+            settings.workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
+        self._pending: list[int] = []  # the work of each training waiting or running
+        self._closed = False
+
+    async def train(self, network: Network, iterations: int) -> TrainResult:
+        if self._closed:
+            raise _shutting_down()
+        if len(self._pending) >= self.settings.queue:
+            raise Refused(
+                "iterations",
+                f"the server is busy training; try again in {self._wait()} s",
+                503,
+                self._wait(),
+            )
+        work = iterations * ops.work(network)
+        self._pending.append(work)
+        try:
+            future = self._pool.submit(train, network, iterations)
+            try:
+                return await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                future.cancel()  # never starts if still queued
+                # Either close() cancelled the future, or the server cancelled the request
+                # (only when it stops: uvicorn's graceful shutdown timed out, and it would
+                # answer 500). Either way the answer is a 503 that says so.
+                if task := asyncio.current_task():
+                    task.uncancel()
+                raise _shutting_down() from None
+            except BrokenProcessPool:
+                raise _shutting_down() from None
+        finally:
+            self._pending.remove(work)
+
+    def _wait(self) -> int:
+        """Seconds until the work queued now is done, by the measured rate."""
+        seconds = sum(self._pending) / ops.WORK_PER_SECOND / self.settings.workers
+        return max(1, math.ceil(seconds))
+
+    def close(self) -> None:
+        """Cancel what waits and stop the processes now, even in the middle of a training."""
+        self._closed = True
+        # ProcessPoolExecutor has no public way to stop a running call before Python 3.14.
+        processes = list((self._pool._processes or {}).values())
+        manager = self._pool._executor_manager_thread
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.join(timeout=2)
+            if p.is_alive():
+                p.kill()
+        if manager is not None:
+            manager.join(timeout=2)  # it fails what ran with BrokenProcessPool, and ends
+
+
+def _start_worker(server: int) -> None:
+    # Ctrl+C reaches the whole process group; the server decides when its workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(server,), daemon=True).start()
+
+
+def _exit_with(server: int) -> None:
+    """End this worker once the server is gone (killed with SIGKILL, it cannot say so)."""
+    while os.getppid() == server:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _shutting_down() -> Refused:
+    msg = f"the server is shutting down; try again in {SHUTDOWN_RETRY} s"
+    return Refused("iterations", msg, 503, SHUTDOWN_RETRY)
+
+
+async def get_trainer(request: Request) -> Trainer:
+    return request.app.state.trainer
+
+
+TrainerDep = Annotated[Trainer, Depends(get_trainer)]
+
+
+async def run(
+    trainer: Trainer, store: Store, id: str, iterations: object, token: str | None
+) -> tuple[Session, Session, Training]:
+    """Train network `id` in the pool, as its owner: (the session before, after, what
+    training did). The result is stored only on the version that was trained."""
+    before = await run_in_threadpool(store.get, id)
+    if not owns(before, token):
+        raise NotOwner(id)
+    result = await trainer.train(before.network, ops.checked_iterations(before.network, iterations))
+    try:
+        after, training = await run_in_threadpool(
+            store.update, id, lambda now: ops.trained(now, result), "train", before.version
+        )
+    except Conflict:
+        raise Refused("network", "changed while training; train again", 409) from None
+    return before, after, training
