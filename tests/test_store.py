@@ -20,7 +20,7 @@ from app.store.base import CODE_ALPHABET, CODE_LENGTH
 from app.store.events import LocalBus
 from app.store.sqlite import SQLiteBackend
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 
 def _sqlite(tmp_path):
