@@ -284,3 +284,13 @@ async def _bound(store, coroutine):
     if bind:
         bind(asyncio.get_running_loop())
     return await coroutine
+
+
+def test_a_backend_refuses_a_taken_id_or_code_and_keeps_nothing_of_the_refused(store):
+    s, _ = store.add(classic())
+    b = store.backend
+    version, doc = b.read(s.id)
+    assert not b.create(s.id, "ZZZZZZ", doc, (1, b"{}"), 60)
+    assert b.find("ZZZZZZ") is None and b.read(s.id) == (version, doc)
+    assert not b.create("another-id", s.code, doc, (1, b"{}"), 60)
+    assert b.read("another-id") is None and b.find(s.code) == s.id
