@@ -1,9 +1,11 @@
+import asyncio
 import itertools
 import os
 import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,6 +65,13 @@ def classic(client) -> str:
 def required(name: str) -> bool:
     """Whether CI demands this optional part (torch, the browser) instead of a skip."""
     return os.environ.get(f"BACKPROP_LAB_REQUIRE_{name.upper()}") == "1"
+
+
+def run_async(coroutine):
+    """asyncio.run on a thread of its own: once the browser tests have run, Playwright keeps
+    an event loop running in the main thread for the rest of the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def free_port() -> int:

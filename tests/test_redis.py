@@ -10,7 +10,7 @@ import redis
 
 from app.session import create, next_phase, step
 from app.store.redis import STALE, open_redis
-from tests.conftest import free_port
+from tests.conftest import free_port, run_async
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_a_follower_of_one_worker_gets_changes_made_through_the_other(two):
             await asyncio.to_thread(b.delete, s.id)
             return [orjson.loads(await asyncio.wait_for(anext(stream), 5)) for _ in range(3)]
 
-    events = asyncio.run(follow())
+    events = run_async(follow())
     assert [e["action"] for e in events] == ["step", "undo", "delete"]
 
 
@@ -104,7 +104,7 @@ def test_followers_on_every_worker_are_counted_and_everyone_hears_the_count(two)
             gone = orjson.loads(await asyncio.wait_for(anext(one), 5))
             return counts, gone, b.bus.followers(s.id)
 
-    counts, gone, after = asyncio.run(follow())
+    counts, gone, after = run_async(follow())
     assert counts == [{"id": s.id, "followers": 2}] * 2
     assert gone == {"id": s.id, "followers": 1} and after == 1
     assert a.bus.followers(s.id) == 0
@@ -142,7 +142,7 @@ def test_hundreds_of_listeners_on_one_worker_share_one_subscription(two):
             await x.__aexit__(None, None, None)
         return subscribed, got, a.backend.client.pubsub_numsub(channel)
 
-    subscribed, got, after = asyncio.run(follow(300))
+    subscribed, got, after = run_async(follow(300))
     assert subscribed == [(channel.encode(), 1)]
     assert got == ["step"] * 300
     assert after == [(channel.encode(), 0)]

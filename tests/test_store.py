@@ -19,6 +19,7 @@ from app.store import Conflict, Store, UnknownSession, Unreadable, owns
 from app.store.base import CODE_ALPHABET, CODE_LENGTH
 from app.store.events import LocalBus
 from app.store.sqlite import SQLiteBackend
+from tests.conftest import run_async
 
 BACKENDS = ["sqlite", "redis"]
 
@@ -271,7 +272,7 @@ def test_followers_get_every_change_and_are_counted(store):
                 events.append(orjson.loads(await asyncio.wait_for(anext(stream), 5)))
         return events
 
-    events = asyncio.run(_bound(store, follow()))
+    events = run_async(_bound(store, follow()))
     assert [(e["action"], e["version"], e["iteration"], e["phase"]) for e in events] == [
         ("step", 2, 1, "update"),
         ("undo", 3, 0, "ready"),
