@@ -154,3 +154,15 @@ def test_ping_fails_when_redis_does_not_answer(redis_url):
     with pytest.raises(redis.ConnectionError):
         backend.ping()
     backend.close()
+
+
+def test_a_change_stored_is_not_failed_by_a_follow_event_that_could_not_be_sent(two, monkeypatch):
+    a, _ = two
+    s, _ = a.add(classic())
+
+    def down(*args):
+        raise redis.ConnectionError("Redis went away after the write")
+
+    monkeypatch.setattr(a.backend.client, "publish", down)
+    stepped, _ = a.update(s.id, step, "step")
+    assert a.get(s.id).version == stepped.version == 2

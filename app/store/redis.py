@@ -24,6 +24,7 @@ this is for one Redis (with replicas or Sentinel), not Redis Cluster.
 """
 
 import asyncio
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,8 @@ from contextlib import asynccontextmanager, suppress
 
 import redis
 import redis.asyncio
+
+log = logging.getLogger(__name__)
 
 QUEUE = 16  # events kept for a slow listener, as in LocalBus: the oldest are dropped
 HEARTBEAT = 10.0  # seconds between the renewals of a worker's followers
@@ -224,7 +227,12 @@ class RedisBus:
         return f"{self.prefix}followers:{id}"
 
     def publish(self, id: str, event: bytes) -> None:
-        self.client.publish(self._channel(id), event)
+        """After the change is stored: a failure here must not fail the change (its owner
+        would try again and make it twice); followers catch up with the next event."""
+        try:
+            self.client.publish(self._channel(id), event)
+        except redis.RedisError as e:
+            log.warning("follow event of %s not published: %r", id, e)
 
     def followers(self, id: str) -> int:
         return int(self._count([self._followers_key(id)], ["none", _ms(STALE), "", id]))
