@@ -1,6 +1,13 @@
+import asyncio
+import itertools
 import os
+import shutil
+import socket
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -83,3 +90,73 @@ def classic(client) -> str:
 def required(name: str) -> bool:
     """Whether CI demands this optional part (torch, the browser) instead of a skip."""
     return os.environ.get(f"BACKPROP_LAB_REQUIRE_{name.upper()}") == "1"
+
+
+def run_async(coroutine):
+    """asyncio.run on a thread of its own: once the browser tests have run, Playwright keeps
+    an event loop running in the main thread for the rest of the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server of the test run's own on 127.0.0.1 (nothing persisted), its URL;
+    without redis-server the tests that need it skip, except in CI."""
+    server = shutil.which("redis-server")
+    if server is None:
+        why = "redis-server is not installed (apt-get install redis-server)"
+        if required("redis"):
+            pytest.fail(why)
+        pytest.skip(why)
+    port = free_port()
+    log = tmp_path_factory.mktemp("redis") / "redis.log"
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"redis-server exited: {log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"redis-server did not listen on port {port} within 30 s")
+
+
+_prefixes = itertools.count()
+
+
+@pytest.fixture
+def redis_stores(redis_url):
+    """A maker of stores on the test Redis; each test has keys of its own (a prefix)."""
+    from app.store import Store
+    from app.store.redis import open_redis
+
+    prefix = f"test{os.getpid()}-{next(_prefixes)}:"
+
+    def make(**options) -> Store:
+        return Store(*open_redis(redis_url, prefix=prefix), **options)
+
+    return make

@@ -19,8 +19,9 @@ from app.store import Conflict, Store, UnknownSession, Unreadable, owns
 from app.store.base import CODE_ALPHABET, CODE_LENGTH
 from app.store.events import LocalBus
 from app.store.sqlite import SQLiteBackend
+from tests.conftest import run_async
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 
 def _sqlite(tmp_path):
@@ -271,7 +272,7 @@ def test_followers_get_every_change_and_are_counted(store):
                 events.append(orjson.loads(await asyncio.wait_for(anext(stream), 5)))
         return events
 
-    events = asyncio.run(_bound(store, follow()))
+    events = run_async(_bound(store, follow()))
     assert [(e["action"], e["version"], e["iteration"], e["phase"]) for e in events] == [
         ("step", 2, 1, "update"),
         ("undo", 3, 0, "ready"),
@@ -284,3 +285,13 @@ async def _bound(store, coroutine):
     if bind:
         bind(asyncio.get_running_loop())
     return await coroutine
+
+
+def test_a_backend_refuses_a_taken_id_or_code_and_keeps_nothing_of_the_refused(store):
+    s, _ = store.add(classic())
+    b = store.backend
+    version, doc = b.read(s.id)
+    assert not b.create(s.id, "ZZZZZZ", doc, (1, b"{}"), 60)
+    assert b.find("ZZZZZZ") is None and b.read(s.id) == (version, doc)
+    assert not b.create("another-id", s.code, doc, (1, b"{}"), 60)
+    assert b.read("another-id") is None and b.find(s.code) == s.id

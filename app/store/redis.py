@@ -1,0 +1,346 @@
+"""The shared store: networks in Redis, for several workers or hosts, and follow events
+over its pub/sub.
+
+Keys, all under one prefix (`bl:` unless told), each network's with the same expiry:
+
+- `bl:net:{id}`, a hash: `v` the version, `doc` the document, `code` its join code and
+  `w` the token of the last write;
+- `bl:states:{id}`, a hash: field `seq` → the history state of that entry;
+- `bl:code:{code}`, a string: the id whose join code it is;
+- `bl:followers:{id}`, a sorted set: one member per follower connected to any worker,
+  scored by its last heartbeat (Redis's clock, in ms);
+- `bl:events:{id}`, a pub/sub channel (not a key): the network's follow events.
+
+Each call of the backend is one Lua script or one read, so each is atomic: `create` takes
+the id and the code or nothing, `write` compares the version and writes, puts and drops
+history states and renews the expiry at once. A write carries a token of its own, so that
+the client's retry of a write whose answer was lost is recognised as done rather than
+seen as a conflict (which would make the store compute the change a second time).
+Expiry is Redis's own: every key of a network gets the store's time to live on create,
+write and touch, and Redis drops it when that passes, so `expire` has nothing to do.
+
+The keys of one network are not in one hash slot (the code is looked up without the id):
+this is for one Redis (with replicas or Sentinel), not Redis Cluster.
+"""
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+import redis
+import redis.asyncio
+
+log = logging.getLogger(__name__)
+
+QUEUE = 16  # events kept for a slow listener, as in LocalBus: the oldest are dropped
+HEARTBEAT = 10.0  # seconds between the renewals of a worker's followers
+STALE = 3 * HEARTBEAT  # a follower not renewed for this long (its worker died) is not counted
+CONFIRM = 10.0  # seconds to wait for Redis to confirm a subscription before giving up
+
+CREATE = """
+local net, states, code = KEYS[1], KEYS[2], KEYS[3]
+local id, token, ttl = ARGV[1], ARGV[2], ARGV[7]
+if redis.call('EXISTS', net) == 1 then
+  return redis.call('HGET', net, 'w') == token and 1 or 0
+end
+if not redis.call('SET', code, id, 'NX', 'PX', ttl) then return 0 end
+redis.call('DEL', states)
+redis.call('HSET', net, 'v', 1, 'code', ARGV[3], 'doc', ARGV[4], 'w', token)
+redis.call('HSET', states, ARGV[5], ARGV[6])
+redis.call('PEXPIRE', net, ttl)
+redis.call('PEXPIRE', states, ttl)
+return 1
+"""
+
+# Renew the expiry of a network's keys (the code's key is found from the document's hash).
+RENEW = """
+local function renew(net, states, codes, ttl)
+  redis.call('PEXPIRE', net, ttl)
+  redis.call('PEXPIRE', states, ttl)
+  local code = redis.call('HGET', net, 'code')
+  if code then redis.call('PEXPIRE', codes .. code, ttl) end
+end
+"""
+
+WRITE = (
+    RENEW
+    + """
+local net, states = KEYS[1], KEYS[2]
+local version, token = tonumber(ARGV[1]), ARGV[2]
+local v = tonumber(redis.call('HGET', net, 'v'))
+if v ~= version then
+  if v == version + 1 and redis.call('HGET', net, 'w') == token then return 1 end
+  return 0
+end
+redis.call('HSET', net, 'v', version + 1, 'doc', ARGV[3], 'w', token)
+if ARGV[4] ~= '' then redis.call('HSET', states, ARGV[4], ARGV[5]) end
+local lo, hi = tonumber(ARGV[6]), tonumber(ARGV[7])
+for _, seq in ipairs(redis.call('HKEYS', states)) do
+  local n = tonumber(seq)
+  if n < lo or n > hi then redis.call('HDEL', states, seq) end
+end
+renew(net, states, ARGV[9], ARGV[8])
+return 1
+"""
+)
+
+TOUCH = (
+    RENEW
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then renew(KEYS[1], KEYS[2], ARGV[2], ARGV[1]) end
+return 0
+"""
+)
+
+DELETE = """
+local net, states, codes, id = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local code = redis.call('HGET', net, 'code')
+redis.call('DEL', states)
+if not code then return 0 end
+if redis.call('GET', codes .. code) == id then redis.call('DEL', codes .. code) end
+redis.call('DEL', net)
+return 1
+"""
+
+# Followers of one network across workers: add, remove or renew members (with Redis's
+# clock, the same for every host), forget those not renewed within STALE, count, and
+# (given a channel) publish the count, all at once so counts go out in the order made.
+FOLLOWERS = """
+local key, op, stale, channel = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 5, #ARGV do
+  if op == 'add' then redis.call('ZADD', key, now, ARGV[i]) end
+  if op == 'rem' then redis.call('ZREM', key, ARGV[i]) end
+end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - stale)
+local n = redis.call('ZCARD', key)
+if op == 'add' then redis.call('PEXPIRE', key, stale) end
+if channel ~= '' then
+  redis.call('PUBLISH', channel, '{"id":' .. cjson.encode(ARGV[4]) .. ',"followers":' .. n .. '}')
+end
+return n
+"""
+
+
+def open_redis(url: str, prefix: str = "bl:") -> tuple["RedisBackend", "RedisBus"]:
+    """The backend and the bus of the Redis at `url` (redis://host:port/db)."""
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    return RedisBackend(client, prefix), RedisBus(client, url, prefix)
+
+
+def _ms(ttl: float) -> int:
+    return max(1, round(ttl * 1000))
+
+
+class RedisBackend:
+    """Documents and history states in Redis; safe to call from many threads at once (the
+    client keeps a pool of connections)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "bl:"):
+        self.client = client
+        self.prefix = prefix
+        self._codes = prefix + "code:"
+        self._create = client.register_script(CREATE)
+        self._write = client.register_script(WRITE)
+        self._touch = client.register_script(TOUCH)
+        self._delete = client.register_script(DELETE)
+
+    def _keys(self, id: str) -> list[str]:
+        return [f"{self.prefix}net:{id}", f"{self.prefix}states:{id}"]
+
+    def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
+        keys = [*self._keys(id), self._codes + code]
+        token = secrets.token_hex(8)
+        return bool(self._create(keys, [id, token, code, doc, state[0], state[1], _ms(ttl)]))
+
+    def read(self, id: str) -> tuple[int, bytes] | None:
+        version, doc = self.client.hmget(self._keys(id)[0], ["v", "doc"])
+        return None if version is None or doc is None else (int(version), doc)
+
+    def write(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int, int],
+        ttl: float,
+    ) -> bool:
+        seq, state = put if put is not None else ("", b"")
+        token = secrets.token_hex(8)
+        args = [version, token, doc, seq, state, *keep, _ms(ttl), self._codes]
+        return bool(self._write(self._keys(id), args))
+
+    def state(self, id: str, seq: int) -> bytes | None:
+        return self.client.hget(self._keys(id)[1], str(seq))
+
+    def find(self, code: str) -> str | None:
+        id = self.client.get(self._codes + code)
+        return None if id is None else id.decode()
+
+    def delete(self, id: str) -> bool:
+        return bool(self._delete(self._keys(id), [self._codes, id]))
+
+    def touch(self, id: str, ttl: float) -> None:
+        self._touch(self._keys(id), [_ms(ttl), self._codes])
+
+    def expire(self) -> int:
+        return 0  # Redis drops each network's keys itself when their time to live passes
+
+    def ping(self) -> None:
+        self.client.ping()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class RedisBus:
+    """Follow events over Redis pub/sub, so that a follower connected to one worker gets the
+    changes made through every worker.
+
+    `publish` is a PUBLISH from the calling thread. Listening shares one pub/sub connection
+    per process (opened on the event loop at the first listener): the process subscribes to
+    a network's channel while it has listeners of that network, and fans each message out
+    to their queues, so 300 followers of one network on one worker are one subscription,
+    not 300 connections. A listener is yielded only once Redis has confirmed the
+    subscription (a PING on the same connection answers after it), so it misses nothing
+    published after it joined. Followers are counted in Redis (`bl:followers:{id}`) by
+    every worker; each renews its own every HEARTBEAT seconds, and those of a worker that
+    died stop counting after STALE.
+    """
+
+    def __init__(self, client: redis.Redis, url: str, prefix: str = "bl:"):
+        self.client = client
+        self.url = url
+        self.prefix = prefix
+        self._count = client.register_script(FOLLOWERS)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _channel(self, id: str) -> str:
+        return f"{self.prefix}events:{id}"
+
+    def _followers_key(self, id: str) -> str:
+        return f"{self.prefix}followers:{id}"
+
+    def publish(self, id: str, event: bytes) -> None:
+        """After the change is stored: a failure here must not fail the change (its owner
+        would try again and make it twice); followers catch up with the next event."""
+        try:
+            self.client.publish(self._channel(id), event)
+        except redis.RedisError as e:
+            log.warning("follow event of %s not published: %r", id, e)
+
+    def followers(self, id: str) -> int:
+        return int(self._count([self._followers_key(id)], ["none", _ms(STALE), "", id]))
+
+    @asynccontextmanager
+    async def listen(self, id: str, follower: bool) -> AsyncIterator[AsyncIterator[bytes]]:
+        self._start()
+        queue: asyncio.Queue = asyncio.Queue(QUEUE)
+        member = uuid.uuid4().hex if follower else None
+        try:
+            async with self._lock:  # (un)subscriptions go out in the order they were decided
+                if not self._pubsub.connection:
+                    await self._pubsub.connect()
+                    self._connected.set()
+                listeners = self._listeners.setdefault(id, {})
+                listeners[queue] = member
+                if len(listeners) == 1:
+                    await self._pubsub.subscribe(self._channel(id))
+                confirmed = await self._ping()
+            await asyncio.wait_for(confirmed, CONFIRM)
+            if member:
+                await self._followers(id, "add", member, publish=True)
+            yield _drain(queue)
+        finally:
+            with suppress(redis.RedisError, OSError):  # Redis gone: the heartbeat lapses
+                async with self._lock:
+                    listeners = self._listeners.get(id, {})
+                    listeners.pop(queue, None)
+                    if not listeners and self._listeners.pop(id, None) is not None:
+                        await self._pubsub.unsubscribe(self._channel(id))
+                if member:
+                    await self._followers(id, "rem", member, publish=True)
+
+    async def _followers(self, id: str, op: str, *members: str, publish: bool = False) -> int:
+        channel = self._channel(id) if publish else ""
+        key = self._followers_key(id)
+        return int(await self._acount([key], [op, _ms(STALE), channel, id, *members]))
+
+    def _start(self) -> None:
+        """The process's pub/sub connection and its tasks, on this event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop = loop
+        self._listeners: dict[str, dict[asyncio.Queue, str | None]] = {}  # id → {queue: member}
+        self._pongs: dict[bytes, asyncio.Future] = {}
+        self._lock = asyncio.Lock()
+        self._connected = asyncio.Event()
+        self._aclient = redis.asyncio.Redis.from_url(
+            self.url, socket_timeout=10, socket_connect_timeout=5
+        )
+        self._acount = self._aclient.register_script(FOLLOWERS)
+        self._pubsub = self._aclient.pubsub()
+        self._tasks = [loop.create_task(self._read()), loop.create_task(self._beat())]
+
+    async def _ping(self) -> asyncio.Future:
+        """A PING on the shared connection: its answer comes once Redis has done every
+        (un)subscription sent before it."""
+        token = secrets.token_hex(8).encode()
+        pong = self._pongs[token] = asyncio.get_running_loop().create_future()
+        pong.add_done_callback(lambda _: self._pongs.pop(token, None))
+        await self._pubsub.ping(token)
+        return pong
+
+    async def _read(self) -> None:
+        """Deliver each message of the shared connection to the listeners of its network."""
+        await self._connected.wait()
+        channels = len(self._channel(""))
+        try:
+            while True:
+                try:
+                    message = await self._pubsub.get_message(timeout=None)
+                except (redis.RedisError, OSError):  # Redis restarting: reconnect, resubscribe
+                    await asyncio.sleep(1)
+                    continue
+                if message is None:
+                    continue
+                if message["type"] == "pong":
+                    pong = self._pongs.get(message["data"])
+                    if pong and not pong.done():
+                        pong.set_result(None)
+                elif message["type"] == "message":
+                    for queue in self._listeners.get(message["channel"][channels:].decode(), ()):
+                        if queue.full():
+                            queue.get_nowait()
+                        queue.put_nowait(message["data"])
+        finally:
+            with suppress(redis.RedisError, OSError):
+                await self._pubsub.aclose()
+                await self._aclient.aclose()
+
+    async def _beat(self) -> None:
+        """Renew this process's followers, so that they go on being counted."""
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            for id, listeners in list(self._listeners.items()):
+                members = [m for m in listeners.values() if m]
+                if members:
+                    with suppress(redis.RedisError, OSError):
+                        await self._followers(id, "add", *members)
+
+    def close(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            for task in self._tasks:
+                loop.call_soon_threadsafe(task.cancel)
+
+
+async def _drain(queue: asyncio.Queue) -> AsyncIterator[bytes]:
+    while True:
+        yield await queue.get()

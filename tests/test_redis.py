@@ -1,0 +1,168 @@
+"""What the Redis store does beyond the contract every store keeps (tests/test_store.py):
+its keys and their expiry, retried writes, and follow events and follower counts shared
+by the workers, each worker with one pub/sub subscription per network followed."""
+
+import asyncio
+
+import orjson
+import pytest
+import redis
+
+from app.session import create, next_phase, step
+from app.store.redis import STALE, open_redis
+from tests.conftest import free_port, run_async
+
+
+@pytest.fixture
+def two(redis_stores):
+    """Two workers' stores on one Redis."""
+    made = [redis_stores(), redis_stores()]
+    yield made
+    for s in made:
+        s.close()
+
+
+def classic():
+    return create({"preset": "classic"})
+
+
+def keys(store) -> set[str]:
+    b = store.backend
+    return {k.decode() for k in b.client.scan_iter(match=f"{b.prefix}*")}
+
+
+def test_a_network_is_three_keys_each_with_the_stores_time_to_live(two):
+    store = two[0]
+    s, _ = store.add(classic())
+    p = store.backend.prefix
+    names = {f"{p}net:{s.id}", f"{p}states:{s.id}", f"{p}code:{s.code}"}
+    assert keys(store) == names
+    client = store.backend.client
+    day = 30 * 24 * 3600 * 1000
+    for _ in range(2):
+        assert all(day - 60_000 < client.pttl(k) <= day for k in names)
+        for k in names:
+            client.pexpire(k, 1000)
+        store.update(s.id, lambda s: (next_phase(s), None), "next")  # a write renews them all
+    for k in names:
+        client.pexpire(k, 1000)
+    store.backend.touch(s.id, 3600)
+    assert all(3_590_000 < client.pttl(k) <= 3_600_000 for k in names)
+
+
+def test_delete_removes_every_key_of_the_network(two):
+    store = two[0]
+    s, _ = store.add(classic())
+    store.update(s.id, step, "step")
+    store.delete(s.id)
+    assert keys(store) == set()
+    assert store.backend.find(s.code) is None
+
+
+def test_a_write_retried_after_its_answer_was_lost_is_done_once(two):
+    b = two[0].backend
+    s, _ = two[0].add(classic())
+    version, doc = b.read(s.id)
+    args = [version, "token-of-this-write", doc, "", b"", 1, 1, 60_000, b.prefix + "code:"]
+    assert b._write(b._keys(s.id), args) == 1
+    assert b._write(b._keys(s.id), args) == 1  # the client's retry: already done
+    assert b.read(s.id)[0] == version + 1
+    args[1] = "another write"
+    assert b._write(b._keys(s.id), args) == 0  # another write on the old version: refused
+
+
+def test_a_follower_of_one_worker_gets_changes_made_through_the_other(two):
+    a, b = two
+    s, _ = a.add(classic())
+
+    async def follow():
+        async with a.bus.listen(s.id, follower=True) as stream:
+            assert orjson.loads(await asyncio.wait_for(anext(stream), 5))["followers"] == 1
+            await asyncio.to_thread(b.update, s.id, step, "step")
+            await asyncio.to_thread(b.travel, s.id, "undo")
+            await asyncio.to_thread(b.delete, s.id)
+            return [orjson.loads(await asyncio.wait_for(anext(stream), 5)) for _ in range(3)]
+
+    events = run_async(follow())
+    assert [e["action"] for e in events] == ["step", "undo", "delete"]
+
+
+def test_followers_on_every_worker_are_counted_and_everyone_hears_the_count(two):
+    a, b = two
+    s, _ = a.add(classic())
+
+    async def follow():
+        async with (
+            a.bus.listen(s.id, follower=True) as one,
+            b.bus.listen(s.id, follower=False) as owner,
+        ):
+            assert orjson.loads(await asyncio.wait_for(anext(one), 5))["followers"] == 1
+            async with b.bus.listen(s.id, follower=True) as two:
+                counts = [orjson.loads(await asyncio.wait_for(anext(x), 5)) for x in (one, two)]
+                assert a.bus.followers(s.id) == b.bus.followers(s.id) == 2
+                assert orjson.loads(await asyncio.wait_for(anext(owner), 5))["followers"] == 2
+            gone = orjson.loads(await asyncio.wait_for(anext(one), 5))
+            return counts, gone, b.bus.followers(s.id)
+
+    counts, gone, after = run_async(follow())
+    assert counts == [{"id": s.id, "followers": 2}] * 2
+    assert gone == {"id": s.id, "followers": 1} and after == 1
+    assert a.bus.followers(s.id) == 0
+
+
+def test_followers_of_a_worker_that_died_stop_counting(two):
+    store = two[0]
+    s, _ = store.add(classic())
+    client = store.backend.client
+    now = client.time()
+    now_ms = now[0] * 1000 + now[1] // 1000
+    key = f"{store.backend.prefix}followers:{s.id}"
+    client.zadd(key, {"renewed": now_ms, "dead": now_ms - STALE * 1000 - 1})
+    assert store.bus.followers(s.id) == 1
+    assert client.zrange(key, 0, -1) == [b"renewed"]
+
+
+def test_hundreds_of_listeners_on_one_worker_share_one_subscription(two):
+    a, b = two
+    s, _ = a.add(classic())
+    channel = f"{a.bus.prefix}events:{s.id}"
+
+    async def follow(n):
+        streams = [a.bus.listen(s.id, follower=True) for _ in range(n)]
+        iterators = [await x.__aenter__() for x in streams]
+        subscribed = await asyncio.to_thread(a.backend.client.pubsub_numsub, channel)
+        assert b.bus.followers(s.id) == n
+        await asyncio.to_thread(b.update, s.id, step, "step")
+        got = []
+        for it in iterators:
+            while (e := orjson.loads(await asyncio.wait_for(anext(it), 5))).get("action") is None:
+                pass  # the counts of those who joined after this one
+            got.append(e["action"])
+        for x in streams:
+            await x.__aexit__(None, None, None)
+        return subscribed, got, a.backend.client.pubsub_numsub(channel)
+
+    subscribed, got, after = run_async(follow(300))
+    assert subscribed == [(channel.encode(), 1)]
+    assert got == ["step"] * 300
+    assert after == [(channel.encode(), 0)]
+    assert a.bus.followers(s.id) == 0
+
+
+def test_ping_fails_when_redis_does_not_answer(redis_url):
+    backend, _ = open_redis(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with pytest.raises(redis.ConnectionError):
+        backend.ping()
+    backend.close()
+
+
+def test_a_change_stored_is_not_failed_by_a_follow_event_that_could_not_be_sent(two, monkeypatch):
+    a, _ = two
+    s, _ = a.add(classic())
+
+    def down(*args):
+        raise redis.ConnectionError("Redis went away after the write")
+
+    monkeypatch.setattr(a.backend.client, "publish", down)
+    stepped, _ = a.update(s.id, step, "step")
+    assert a.get(s.id).version == stepped.version == 2
