@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app import api, pages, settings
+from app import api, logs, pages, settings
 from app.engine import InvalidInput
 from app.settings import Settings
 from app.store import Conflict, NotOwner, UnknownSession, open_store
@@ -85,6 +85,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "store": repr(e)}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    logs.configure(config.log_level)
+    app.add_middleware(logs.AccessLog)  # the last added is outermost: it sees every answer
     return app
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from app.logs import level_name
+
 
 def _setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
     return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
@@ -25,6 +27,12 @@ class Settings:
     )
     cache: int = _setting(
         "BACKPROP_LAB_CACHE", 2048, "decoded networks kept in memory per worker", int
+    )
+    log_level: str = _setting(
+        "BACKPROP_LAB_LOG_LEVEL",
+        "info",
+        "least level logged: debug, info (a JSON line per request), warning, error",
+        level_name,
     )
 
 

@@ -67,13 +67,17 @@ def server(_browser_available, tmp_path_factory):
     """The app under uvicorn on 127.0.0.1 and a free port (its own SQLite file); stopped by
     its own pid."""
     port = _free_port()
-    db = tmp_path_factory.mktemp("e2e") / "lab.db"
+    folder = tmp_path_factory.mktemp("e2e")
+    # The server's log goes to a file: a pipe nobody reads would fill up with access lines
+    # and stop the server.
+    log = open(folder / "server.log", "w+b")  # noqa: SIM115 (closed when the server stops)
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-access-log"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)],
+        [*command, "--host", HOST, "--port", str(port)],
         cwd=ROOT,
-        env={**os.environ, "BACKPROP_LAB_DB": str(db)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        env={**os.environ, "BACKPROP_LAB_DB": str(folder / "lab.db")},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 20
@@ -84,7 +88,8 @@ def server(_browser_available, tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(process.stderr.read().decode()) from None
+                process.wait()
+                raise RuntimeError((folder / "server.log").read_text()) from None
             time.sleep(0.1)
     yield url
     process.terminate()
@@ -92,6 +97,7 @@ def server(_browser_available, tmp_path_factory):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()
 
 
 @pytest.fixture
