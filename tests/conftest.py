@@ -58,3 +58,10 @@ def classic(client) -> str:
 def required(name: str) -> bool:
     """Whether CI demands this optional part (torch, the browser) instead of a skip."""
     return os.environ.get(f"BACKPROP_LAB_REQUIRE_{name.upper()}") == "1"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The browser tests last: from the first of them to the end of the session,
+    Playwright's sync API keeps an event loop running in the main thread, where
+    `asyncio.run` then fails (as the store's follow tests call it)."""
+    items.sort(key=lambda item: "e2e" in item.path.relative_to(item.config.rootpath).parts)
