@@ -8,7 +8,6 @@ the whole page for a display preference. Without JavaScript the buttons still wo
 a POST answers with a redirect back to the page.
 """
 
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -23,12 +22,12 @@ from app import forms, view
 from app import session as ops
 from app.api import StoreDep, follow
 from app.engine import InvalidInput
+from app.paths import ROOT
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
 from app.view import ids, prefs, share
 from app.view.text import TEXT, pick
 
-ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 VENDOR = {  # front-end packages, served from where `npm ci` put them
     "htmx.min.js": HTMX,

@@ -34,6 +34,11 @@ class Settings:
         "least level logged: debug, info (a JSON line per request), warning, error",
         level_name,
     )
+    root: str = _setting(
+        "BACKPROP_LAB_ROOT",
+        "",
+        "directory of templates/, static/ and node_modules/ (default: the checkout app/ is in)",
+    )
 
 
 def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
