@@ -59,3 +59,16 @@ def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
 def table() -> list[tuple[str, str, str]]:
     """(variable, default, what it does) of every setting, for the README."""
     return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+
+
+def markdown() -> str:
+    """The README's table of settings: `python -m app.settings`."""
+    rows = [
+        f"| `{env}` | {f'`{default}`' if default else '(none)'} | {doc} |"
+        for env, default, doc in table()
+    ]
+    return "\n".join(["| variable | default | what it does |", "| --- | --- | --- |", *rows])
+
+
+if __name__ == "__main__":
+    print(markdown())
