@@ -147,9 +147,11 @@ def test_compose_redis_appends_every_write_to_a_named_volume(compose):
 
 @pytest.mark.parametrize("target", ["run", "run-workers"])
 def test_the_makefile_serves_as_the_image_does(target):
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WORKERS", "MAKEFLAGS")}
+    own = ("REDIS_URL", "WORKERS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")  # (under `make test`)
+    env = {k: v for k, v in os.environ.items() if k not in own}
+    built = ["-o", ".venv/.app", "-o", "node_modules/.package-lock.json"]  # taken as made
     made = subprocess.run(
-        ["make", "-n", "-o", ".venv/.app", "-o", "node_modules/.package-lock.json", target],
+        ["make", "-n", "--no-print-directory", *built, target],
         cwd=ROOT,
         env=env,
         capture_output=True,
