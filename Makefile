@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 2
+REDIS_URL ?= redis://127.0.0.1:6379/0
+# As the Dockerfile serves: the app writes the access log (one JSON line a request), so
+# uvicorn's own is off; a stop waits at most 3 s for requests and event streams to end.
+SERVE := --no-access-log --timeout-graceful-shutdown 3
 
-.PHONY: run test lint format bench clean
+.PHONY: run run-workers test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +29,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # A request still running 3 s after SIGTERM (or Ctrl+C) is cut: event streams never end.
 run: $(VENV)/.app node_modules/.package-lock.json
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown 3
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) $(SERVE)
+
+# Several workers share networks and follow events through one Redis; start it first,
+# e.g. `redis-server --port 6379 --bind 127.0.0.1 --appendonly yes`.
+run-workers: $(VENV)/.app node_modules/.package-lock.json
+	REDIS_URL=$(REDIS_URL) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) \
+		--workers $(WORKERS) $(SERVE)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
-from app import api, docs, pages, ratelimit, settings, training
+from app import api, docs, logs, pages, ratelimit, settings, training
 from app.bounds import REQUEST_LIMITS, max_body, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
@@ -129,6 +129,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "store": repr(e)}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    logs.configure(config.log_level)
+    app.add_middleware(logs.AccessLog)  # the last added is outermost: it sees every answer
     return app
 
 

@@ -9,7 +9,6 @@ a POST answers with a redirect back to the page.
 """
 
 import threading
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -27,13 +26,13 @@ from app import session as ops
 from app.api import SessionDep, StoreDep, follow, get_store
 from app.engine import InvalidInput
 from app.engine.network import PRESETS
+from app.paths import ROOT
 from app.refusal import Refused
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
 from app.view import ids, prefs, share
 from app.view.text import TEXT, pick
 
-ROOT = Path(__file__).resolve().parent.parent
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 VENDOR = {  # front-end packages, served from where `npm ci` put them
     "htmx.min.js": HTMX,

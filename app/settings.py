@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from app.logs import level_name
+
 
 def _setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
     return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
@@ -25,6 +27,17 @@ class Settings:
     )
     cache: int = _setting(
         "BACKPROP_LAB_CACHE", 2048, "decoded networks kept in memory per worker", int
+    )
+    log_level: str = _setting(
+        "BACKPROP_LAB_LOG_LEVEL",
+        "info",
+        "least level logged: debug, info (a JSON line per request), warning, error",
+        level_name,
+    )
+    root: str = _setting(
+        "BACKPROP_LAB_ROOT",
+        "",
+        "directory of templates/, static/ and node_modules/ (default: the checkout app/ is in)",
     )
 
 
@@ -46,3 +59,16 @@ def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
 def table() -> list[tuple[str, str, str]]:
     """(variable, default, what it does) of every setting, for the README."""
     return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+
+
+def markdown() -> str:
+    """The README's table of settings: `python -m app.settings`."""
+    rows = [
+        f"| `{env}` | {f'`{default}`' if default else '(none)'} | {doc} |"
+        for env, default, doc in table()
+    ]
+    return "\n".join(["| variable | default | what it does |", "| --- | --- | --- |", *rows])
+
+
+if __name__ == "__main__":
+    print(markdown())

@@ -79,6 +79,7 @@ def main() -> None:
             "-m",
             "uvicorn",
             "app.main:app",
+            "--no-access-log",  # as served: the app's own access log only
             "--host",
             "127.0.0.1",
             "--port",

@@ -63,6 +63,7 @@ def serve(root: Path = ROOT):
     cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     db = tempfile.TemporaryDirectory()
     env = {**os.environ, "BACKPROP_LAB_DB": str(Path(db.name) / "lab.db")}
+    env["BACKPROP_LAB_LOG_LEVEL"] = "warning"  # no access lines among the figures
     server = subprocess.Popen(
         [*cmd, "--port", str(port), "--log-level", "warning"], cwd=root, env=env
     )

@@ -160,3 +160,10 @@ def redis_stores(redis_url):
         return Store(*open_redis(redis_url, prefix=prefix), **options)
 
     return make
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The browser tests last: from the first of them to the end of the session,
+    Playwright's sync API keeps an event loop running in the main thread, where
+    `asyncio.run` then fails (as the store's follow tests call it)."""
+    items.sort(key=lambda item: "e2e" in item.path.relative_to(item.config.rootpath).parts)

@@ -16,7 +16,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 # As `make run` and the Dockerfile serve it.
-GRACE = ("--timeout-graceful-shutdown", "3")
+GRACE = ("--timeout-graceful-shutdown", "3", "--no-access-log")
 
 
 @dataclass
@@ -75,3 +75,10 @@ def _running(server: Server) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def serve(data: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The server's URL, once /healthz answers; its networks in a SQLite file in `data`."""
+    with serving({"BACKPROP_LAB_DB": str(data / "lab.db"), **(env or {})}) as server:
+        yield server.url

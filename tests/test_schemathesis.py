@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve import ROOT, serve
+from tests.server import ROOT, serve
 
 ST = Path(sys.executable).parent / "st"
 CONFIG = [str(ST), "--config-file", str(ROOT / "schemathesis.toml")]

@@ -13,7 +13,7 @@ import pytest
 from app.pages import HTMX
 from tests.conftest import required
 from tests.e2e.browser import ARGS, CHROMIUM
-from tests.serve import HOST, serve
+from tests.server import HOST, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"

@@ -32,6 +32,8 @@ def open_lab(page: Page, server: str) -> None:
     page.click("#btn-start")
     expect(page).to_have_url(re.compile(r"/n/[\w-]+$"))
     expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "ready")
+    # The scripts are deferred: a key pressed before keys.js has run does nothing.
+    page.wait_for_load_state("load")
 
 
 def press(page: Page, key: str, phase: str) -> None:
