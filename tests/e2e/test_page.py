@@ -32,6 +32,7 @@ def open_lab(page: Page, server: str) -> None:
     page.click("#btn-start")
     expect(page).to_have_url(re.compile(r"/n/[\w-]+$"))
     expect(by_id(page, ids.STATUS)).to_have_attribute("data-phase", "ready")
+    page.wait_for_load_state()  # the deferred scripts (keys, htmx) have run: keys work
 
 
 def press(page: Page, key: str, phase: str) -> None:
