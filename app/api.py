@@ -40,11 +40,14 @@ bearer = HTTPBearer(
 )
 
 
-def get_store(request: Request) -> Store:
+# The dependencies are `async def` though they wait for nothing: FastAPI runs a plain `def`
+# dependency in the thread pool, a round trip per dependency per request (most of a step's
+# cost on the event loop).
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_token(
+async def get_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str | None:
     return credentials.credentials if credentials else None
