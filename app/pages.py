@@ -14,14 +14,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.sse import EventSourceResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import forms, view
 from app import session as ops
-from app.api import StoreDep, follow
+from app.api import STREAM_HEADERS, EventStream, StoreDep, follow
 from app.engine import InvalidInput
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
@@ -150,11 +150,14 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
     return response
 
 
-@router.get(PATHS["events"], response_class=EventSourceResponse, name="lab_events")
-async def events(id: str, request: Request, store: StoreDep):
+@router.get(PATHS["events"], response_class=EventStream, name="lab_events")
+async def events(id: str, request: Request, store: StoreDep) -> Response:
     """The page's follow events (see the API's): one stream per tab."""
-    async for e in follow(store, id, _token(request)):
-        yield e
+    try:
+        session = await run_in_threadpool(store.get, id)
+    except UnknownSession:
+        return Response(status_code=404)  # EventSource gives up (a network deleted meanwhile)
+    return EventStream(follow(store, session, _token(request)), headers=STREAM_HEADERS)
 
 
 @router.post(PATHS["undo"], name="lab_undo")
