@@ -6,6 +6,7 @@ as two workers (or a server and its restart) do.
 """
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from dataclasses import replace
@@ -271,12 +272,19 @@ def test_followers_get_every_change_and_are_counted(store):
                 events.append(orjson.loads(await asyncio.wait_for(anext(stream), 5)))
         return events
 
-    events = asyncio.run(_bound(store, follow()))
+    events = _run(_bound(store, follow()))
     assert [(e["action"], e["version"], e["iteration"], e["phase"]) for e in events] == [
         ("step", 2, 1, "update"),
         ("undo", 3, 0, "ready"),
     ]
     assert store.bus.followers(s.id) == 0
+
+
+def _run(coroutine):
+    """asyncio.run, in a thread of its own: the browser tests' Playwright keeps an event loop
+    marked running in the main thread for the rest of the session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _bound(store, coroutine):
