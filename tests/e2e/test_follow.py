@@ -63,6 +63,14 @@ def in_step(owner: Page, follower: Page) -> None:
         expect(status(follower)).to_have_attribute(name, status(owner).get_attribute(name))
 
 
+def redrawn(page: Page, change) -> None:
+    """Make a change of display preference and wait until the page is drawn anew (so that
+    the next click lands on the new page, not on the old one as it is swapped out)."""
+    page.evaluate(f"document.getElementById('{ids.PAGE}').dataset.before = 'yes'")
+    change()
+    expect(by_id(page, ids.PAGE)).not_to_have_attribute("data-before", "yes")
+
+
 def read_only(page: Page) -> None:
     """No step control, no edit field, no field of any kind but the display preferences."""
     for control in CHANGES:
@@ -173,10 +181,9 @@ def test_a_forged_change_from_the_followers_browser_is_refused_and_changes_nothi
 def test_a_followers_display_preferences_apply_to_it_alone(page, follower, server):
     open_lab(page, server)
     follow(page, follower, server)
-    follower.locator("#opt-precision").select_option("4")
-    w1 = by_id(follower, ids.grad_row("w1")).locator("td").nth(1)
-    expect(w1).to_have_text(numbers.fmt(0.15, 4))  # the page redrawn (before the next click)
-    follower.locator("#opt-lang").click()
+    redrawn(follower, lambda: follower.locator("#opt-precision").select_option("4"))
+    expect(follower.locator("#opt-precision")).to_have_value("4")
+    redrawn(follower, lambda: follower.locator("#opt-lang").click())
     expect(by_id(follower, ids.PAGE)).to_have_attribute("lang", "zh-Hans")
     read_only(follower)
 
