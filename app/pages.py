@@ -15,7 +15,6 @@ from urllib.parse import quote
 from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.sse import EventSourceResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +22,7 @@ from starlette.datastructures import FormData
 
 from app import forms, ratelimit, scenario, training, view
 from app import session as ops
-from app.api import SessionDep, StoreDep, follow, get_store
+from app.api import STREAM_HEADERS, EventStream, StoreDep, follow
 from app.engine import InvalidInput
 from app.engine.network import PRESETS
 from app.paths import ROOT
@@ -219,11 +218,14 @@ def lab(id: str, request: Request, store: StoreDep) -> Response:
     return response
 
 
-@router.get(PATHS["events"], response_class=EventSourceResponse, name="lab_events")
-async def events(request: Request, store: StoreDep, s: SessionDep):
+@router.get(PATHS["events"], response_class=EventStream, name="lab_events")
+async def events(id: str, request: Request, store: StoreDep) -> Response:
     """The page's follow events (see the API's): one stream per tab."""
-    async for e in follow(store, s, _token(request)):
-        yield e
+    try:
+        session = await run_in_threadpool(store.get, id)
+    except UnknownSession:
+        return Response(status_code=404)  # EventSource gives up (a network deleted meanwhile)
+    return EventStream(follow(store, session, _token(request)), headers=STREAM_HEADERS)
 
 
 @router.get(PATHS["own"], name="lab_own")
@@ -432,7 +434,7 @@ def refused(request: Request, e: Refused) -> Response:
     if id is None:  # GET /: there is no lab to show it in
         response = Response(str(e), status_code=e.status, media_type="text/plain")
     else:
-        response = _failed(request, get_store(request), id, e, None)
+        response = _failed(request, request.app.state.store, id, e, None)
     response.headers.update(e.headers)
     return response
 

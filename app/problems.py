@@ -50,10 +50,15 @@ def answers(*statuses: int, json: bool = True) -> dict[int | str, dict[str, Any]
 
 def documented(openapi: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document without the 422s FastAPI implies (in its own error shape) on
-    routes that cannot answer one; those that can list theirs with `answers`."""
+    routes that cannot answer one (those that can list theirs with `answers`), and without
+    the plain `string` schema FastAPI gives an event stream beside its items' schema."""
     implied = {"$ref": "#/components/schemas/HTTPValidationError"}
     for operations in openapi["paths"].values():
         for operation in operations.values():
+            for answer in operation["responses"].values():
+                for content in answer.get("content", {}).values():
+                    if "itemSchema" in content:  # a stream: its items are what it is made of
+                        content.pop("schema", None)
             answer = operation["responses"].get("422", {})
             if answer.get("content", {}).get("application/json", {}).get("schema") == implied:
                 del operation["responses"]["422"]

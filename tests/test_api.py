@@ -217,6 +217,7 @@ def test_bad_iteration_counts(client, classic, iterations):
         ("post", "/phase/next"),
         ("post", "/phase/prev"),
         ("post", "/reset"),
+        ("get", "/events"),
     ],
 )
 def test_unknown_ids(client, method, path):

@@ -1,0 +1,471 @@
+"""A whole class on one server: a teacher stepping, 300 followers, 50 students, at once.
+
+Serves the app under uvicorn on 127.0.0.1 (its own SQLite file in a temporary directory,
+or Redis with `--redis URL`; `--workers N`), creates the teacher's network and one per
+student, connects the followers to the teacher's event stream, then for `--seconds`:
+
+- the owner steps its network (`POST …/phase/next`) `--rate` times a second;
+- `--followers` clients follow it (`GET …/events`, server-sent events);
+- `--students` clients each step their own network as fast as they can, in alternating
+  rounds with calling the no-op `GET /healthz` as fast as they can: the same clients, the
+  same connections, the same owner and followers around them, so the ratio of the two
+  throughputs says what a step costs beyond serving any request at all.
+
+Reports each call's requests per second, p50/p99/max latency and errors (a non-2xx answer
+or a broken connection), the server's CPU time per request in the students' rounds of each
+kind (the owner's and the followers' share included), and, for each of the owner's steps,
+the delay from its answer reaching the owner until every follower has seen that version
+(or a newer one; an event that arrives before the owner's answer counts as 0). Several
+workers on SQLite share the networks but not the follow events (each worker's own
+followers only): followers then miss steps, counted as errors; use Redis for that.
+
+One asyncio event loop drives every client over plain keep-alive HTTP/1.1 sockets (a few
+dozen lines below), light enough not to take the server's share of the cores. Bounded: it
+stops by itself.
+
+    .venv/bin/python -m benchmarks.classroom [--seconds 30] [--followers 300] [--students 50]
+        [--rate 4] [--round 2.5] [--workers 1] [--redis redis://127.0.0.1:6379/0]
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+TARGETS = {"step_p99_ms": 50.0, "follower_max_ms": 250.0, "ratio": 0.5}
+clock = time.perf_counter
+
+
+class Broken(Exception):
+    """The connection closed or answered something that is not HTTP/1.1."""
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a request at a time, bodies by Content-Length."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, token: str = "", body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n{auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            self.writer.write(head.encode() + body)
+            status, headers = await read_head(self.reader)
+            data = await self.reader.readexactly(int(headers.get(b"content-length", 0)))
+        except (OSError, asyncio.IncompleteReadError, Broken):
+            self.close()
+            raise Broken(f"{method} {path}") from None
+        if headers.get(b"connection") == b"close":
+            self.close()
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes]]:
+    line = await reader.readline()
+    parts = line.split()
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+        raise Broken(line)
+    headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    return int(parts[1]), headers
+
+
+@dataclass
+class Calls:
+    """Latencies (s) and errors of one kind of call."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0  # the time this kind of call was being made
+    cpu: float = 0.0  # the server's CPU time meanwhile (s), theirs and the followers'
+
+    def row(self, name: str) -> str:
+        n = len(self.latencies)
+        rps = n / self.seconds if self.seconds else 0.0
+        p50, p99, top = (ms(q) for q in quantiles(self.latencies, (0.5, 0.99, 1.0)))
+        cost = f"{ms(self.cpu / n):>9.2f}" if self.cpu and n else ""
+        return f"{name:<32}{n:>8}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{top:>9.1f}{self.errors:>8}{cost}"
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Seen:
+    """How many followers have seen a version, and when the last of them did."""
+
+    count: int = 0
+    last: float = 0.0
+
+
+@dataclass
+class Run:
+    port: int
+    pid: int  # the server's
+    args: argparse.Namespace
+    owner: tuple[str, str] = ("", "")  # the teacher's network id and token
+    students: list[tuple[str, str]] = field(default_factory=list)
+    seen: dict[int, Seen] = field(default_factory=dict)  # version → its followers
+    connected: int = 0
+    follower_errors: int = 0
+    stepped: list[tuple[int, float]] = field(default_factory=list)  # (version, answered at)
+    calls: dict[str, Calls] = field(default_factory=dict)
+    mode: str = "warm-up"  # what the students call now: "step", "no-op", "warm-up" or "stop"
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # measured: seconds, server's, clients'
+
+    def __post_init__(self) -> None:
+        self.calls = {k: Calls() for k in ("owner step", "student step", "no-op")}
+
+
+async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None:
+    """One follower: reads the event stream and notes when it first saw each version."""
+    id = run.owner[0]
+    try:
+        reader, writer = await asyncio.open_connection(HOST, run.port)
+    except OSError:
+        run.follower_errors += 1
+        return
+    newest = 0
+    try:
+        writer.write(
+            f"GET /api/networks/{id}/events HTTP/1.1\r\nHost: {HOST}:{run.port}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
+        status, headers = await read_head(reader)
+        if status != 200:
+            raise Broken(status)
+        chunked = headers.get(b"transfer-encoding") == b"chunked"
+        buffer = b""
+        while not done.is_set():
+            if chunked:
+                size = int((await reader.readline()).split(b";")[0], 16)
+                if size == 0:
+                    raise Broken("the stream ended")
+                buffer += (await reader.readexactly(size + 2))[:-2]
+            else:
+                data = await reader.read(65536)
+                if not data:
+                    raise Broken("the stream ended")
+                buffer += data
+            buffer = buffer.replace(b"\r\n", b"\n")
+            *events, buffer = buffer.split(b"\n\n")
+            now = clock()
+            for e in events:
+                kind, data = b"message", b""
+                for line in e.split(b"\n"):
+                    if line.startswith(b"event:"):
+                        kind = line[6:].strip()
+                    elif line.startswith(b"data:"):
+                        data += line[5:].strip()
+                if kind != b"change":
+                    continue
+                version = orjson.loads(data)["version"]
+                if newest == 0:
+                    run.connected += 1
+                    if run.connected == run.args.followers:
+                        opened.set()
+                for v in range(newest + 1, version + 1):
+                    seen = run.seen.setdefault(v, Seen())
+                    seen.count += 1
+                    seen.last = max(seen.last, now)
+                newest = max(newest, version)
+    except (OSError, asyncio.IncompleteReadError, ValueError, Broken):
+        if not done.is_set():
+            run.follower_errors += 1
+    finally:
+        writer.close()
+
+
+async def owner(run: Run, until: float) -> None:
+    """The teacher: a step every 1/rate seconds, on a fixed schedule (late ones at once)."""
+    id, token = run.owner
+    calls = run.calls["owner step"]
+    conn = Connection(run.port)
+    start = clock()
+    k = 0
+    while (at := start + k / run.args.rate) < until and clock() < until:
+        await asyncio.sleep(max(0.0, at - clock()))
+        k += 1
+        sent = clock()
+        try:
+            status, body = await conn.request("POST", f"/api/networks/{id}/phase/next", token)
+        except Broken:
+            calls.errors += 1
+            continue
+        answered = clock()
+        if status != 200:
+            calls.errors += 1
+            continue
+        calls.latencies.append(answered - sent)
+        run.stepped.append((orjson.loads(body)["version"], answered))
+    calls.seconds = clock() - start
+    conn.close()
+
+
+async def student(run: Run, id: str, token: str) -> None:
+    """A student as fast as it can: its own network's next phase, or the no-op."""
+    conn = Connection(run.port)
+    while run.mode != "stop":
+        mode = run.mode
+        if mode == "no-op":
+            method, path, who = "GET", "/healthz", ""
+        else:
+            method, path, who = "POST", f"/api/networks/{id}/phase/next", token
+        sent = clock()
+        try:
+            status, _ = await conn.request(method, path, who)
+        except Broken:
+            status = 0
+        took = clock() - sent
+        calls = {"step": "student step", "no-op": "no-op"}.get(mode)
+        if calls is None:  # warming up: not measured
+            continue
+        if 200 <= status < 300:
+            run.calls[calls].latencies.append(took)
+        else:
+            run.calls[calls].errors += 1
+    conn.close()
+
+
+async def rounds(run: Run, seconds: float) -> None:
+    """Alternate the students between stepping and the no-op, `--round` seconds each."""
+    run.mode = "warm-up"
+    await asyncio.sleep(1.0)
+    end = clock() + seconds
+    kinds = ("step", "no-op")
+    k = 0
+    while (left := end - clock()) > 0.05:
+        run.mode = kinds[k % 2]
+        began, cpu = clock(), cpu_seconds(run.pid)
+        await asyncio.sleep(min(run.args.round, left))
+        calls = run.calls["student step" if run.mode == "step" else "no-op"]
+        calls.seconds += clock() - began
+        calls.cpu += cpu_seconds(run.pid) - cpu
+        k += 1
+    run.mode = "stop"
+
+
+async def drive(run: Run) -> None:
+    args = run.args
+    setup = Connection(run.port)
+    made = []
+    for _ in range(args.students + 1):
+        status, body = await setup.request("POST", "/api/networks", body=b'{"preset":"classic"}')
+        if status != 201:
+            sys.exit(f"creating a network answered {status}: {body[:200]!r}")
+        made.append((orjson.loads(body)["id"], orjson.loads(body)["owner_token"]))
+    setup.close()
+    run.owner, *run.students = made
+
+    opened, done = asyncio.Event(), asyncio.Event()
+    followers = [asyncio.create_task(follower(run, opened, done)) for _ in range(args.followers)]
+    if not args.followers:
+        opened.set()
+    try:
+        await asyncio.wait_for(opened.wait(), timeout=60)
+    except TimeoutError:
+        sys.exit(f"only {run.connected} of {args.followers} followers connected in 60 s")
+
+    students = [asyncio.create_task(student(run, *s)) for s in run.students]
+    schedule = asyncio.create_task(rounds(run, args.seconds))
+    await asyncio.sleep(1.0)  # the warm-up of `rounds`
+    began, server, clients = clock(), cpu_seconds(run.pid), time.process_time()
+    await owner(run, began + args.seconds)
+    await schedule
+    run.cpu = (
+        clock() - began,
+        cpu_seconds(run.pid) - server,
+        time.process_time() - clients,
+    )
+    await asyncio.gather(*students)
+    # Let the followers see the owner's last steps (a generous bound: a miss is counted).
+    last = run.stepped[-1][0] if run.stepped else 0
+    for _ in range(50):
+        if run.seen.get(last, Seen()).count >= args.followers:
+            break
+        await asyncio.sleep(0.1)
+    done.set()
+    for task in followers:
+        task.cancel()
+    await asyncio.gather(*followers, return_exceptions=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children, from /proc."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def quantiles(xs: list[float], qs: tuple[float, ...]) -> list[float]:
+    if not xs:
+        return [float("nan")] * len(qs)
+    s = sorted(xs)
+    return [s[min(len(s) - 1, max(0, round(q * len(s)) - 1))] for q in qs]
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def report(run: Run) -> bool:
+    """Print the table; whether every target is met."""
+    args = run.args
+    store = "Redis" if args.redis else "SQLite"
+    print(
+        f"{args.followers} followers of 1 owner stepping {args.rate}/s, {args.students} students "
+        f"stepping and calling the no-op in alternating {args.round} s rounds, {args.seconds} s; "
+        f"{args.workers} uvicorn worker(s), {store}, {os.cpu_count()} cores shared with the clients"
+    )
+    print(
+        f"{'call':<32}{'requests':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'errors':>8}{'CPU ms':>9}"
+    )
+    for name, calls in run.calls.items():
+        path = "GET /healthz" if name == "no-op" else "POST phase/next"
+        print(calls.row(f"{name} ({path})"))
+    delays, missed = [], 0
+    for version, answered in run.stepped:
+        seen = run.seen.get(version, Seen())
+        if seen.count < args.followers:
+            missed += 1
+        else:
+            delays.append(max(0.0, seen.last - answered))
+    p50, p99, top = (ms(q) for q in quantiles(delays, (0.5, 0.99, 1.0)))
+    print(
+        f"{'every follower has the version':<32}{len(delays):>8}{'':>9}{p50:>9.1f}{p99:>9.1f}"
+        f"{top:>9.1f}{missed + run.follower_errors:>8}"
+    )
+    steps, noop = run.calls["student step"], run.calls["no-op"]
+    ratio = steps.rps / noop.rps if noop.rps else 0.0
+    print(f"step throughput / no-op throughput: {ratio:.2f}")
+    seconds, server, clients = run.cpu
+    print(
+        f"CPU over the run: server {server / seconds:.0%} of one core, "
+        f"clients {clients / seconds:.0%} (of {os.cpu_count()} cores, with whatever else runs)"
+    )
+    errors = sum(c.errors for c in run.calls.values()) + missed + run.follower_errors
+    step_p99 = ms(quantiles(steps.latencies + run.calls["owner step"].latencies, (0.99,))[0])
+    checks = {
+        f"0 errors ({errors})": errors == 0,
+        f"step p99 < {TARGETS['step_p99_ms']:.0f} ms ({step_p99:.1f})": (
+            step_p99 < TARGETS["step_p99_ms"]
+        ),
+        f"every follower within {TARGETS['follower_max_ms']:.0f} ms ({top:.1f})": (
+            bool(delays) and top < TARGETS["follower_max_ms"]
+        ),
+        f"step throughput >= {TARGETS['ratio']} x no-op ({ratio:.2f})": ratio >= TARGETS["ratio"],
+    }
+    print("targets: " + "; ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in checks.items()))
+    return all(checks.values())
+
+
+@contextlib.contextmanager
+def serve(args: argparse.Namespace) -> Iterator[tuple[int, int]]:
+    """The app under uvicorn on 127.0.0.1 and a free port (port, pid); stopped by its pid."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "BACKPROP_LAB_DB": str(Path(tmp) / "lab.db")}
+        env.pop("REDIS_URL", None)
+        if args.redis:
+            env["REDIS_URL"] = args.redis
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST]
+        command += ["--port", str(port), "--workers", str(args.workers)]
+        log = open(Path(tmp) / "server.log", "w+b")  # noqa: SIM115 (read back on failure)
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            wait_until_up(port, server, log)
+            yield port, server.pid
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+
+
+def wait_until_up(port: int, server: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1) as s:
+            s.sendall(f"GET /readyz HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+            if s.recv(64).startswith(b"HTTP/1.1 200"):
+                return
+        time.sleep(0.1)
+    server.kill()
+    server.wait()
+    log.seek(0)
+    sys.exit("the server did not start:\n" + log.read().decode(errors="replace")[-3000:])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=30.0, help="measured time (default 30)")
+    p.add_argument("--followers", type=int, default=300)
+    p.add_argument("--students", type=int, default=50)
+    p.add_argument("--rate", type=float, default=4.0, help="owner's steps per second")
+    p.add_argument("--round", type=float, default=2.5, help="seconds per step/no-op round")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers")
+    p.add_argument("--redis", default="", help="REDIS_URL for the server (default SQLite)")
+    args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = args.followers + args.students + 64
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
+    with contextlib.suppress(ImportError):
+        import uvloop  # uvicorn[standard]'s loop: the clients' share of the cores stays small
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    with serve(args) as (port, pid):
+        run = Run(port, pid, args)
+        asyncio.run(drive(run))
+    sys.exit(0 if report(run) else 1)
+
+
+if __name__ == "__main__":
+    main()
