@@ -6,7 +6,6 @@ name, how many form fields. Every refusal names its field first, like the engine
 """
 
 import json
-import os
 import re
 
 import numpy as np
@@ -30,16 +29,6 @@ REQUEST_LIMITS = {
     "form_fields": 32,
     "form_field_bytes": 4096,
 }
-
-
-def max_body() -> int:
-    """The largest request body taken, in bytes: BACKPROP_LAB_MAX_BODY, or 1 MiB."""
-    text = os.environ.get("BACKPROP_LAB_MAX_BODY", "").strip()
-    if not text:
-        return REQUEST_LIMITS["body_bytes"]
-    if not text.isdigit() or len(text) > 15 or int(text) < 1:
-        raise ValueError(f"BACKPROP_LAB_MAX_BODY: expected a number of bytes, got {text!r}")
-    return int(text)
 
 
 def short(text: str, limit: int = REQUEST_LIMITS["id_chars"]) -> str:

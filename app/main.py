@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
 from app import api, docs, logs, pages, ratelimit, settings, training
-from app.bounds import REQUEST_LIMITS, max_body, short
+from app.bounds import REQUEST_LIMITS, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
 from app.problems import documented
@@ -33,8 +33,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
             bind(asyncio.get_running_loop())
         app.state.store = store
         app.state.settings = config
-        app.state.limiter = ratelimit.Limiter()
-        app.state.trainer = training.Trainer(training.Settings.from_env())
+        app.state.limiter = ratelimit.Limiter(settings.environ(config))
+        app.state.trainer = training.Trainer(training.Settings.from_env(settings.environ(config)))
         sweeper = asyncio.create_task(_sweep(store))
         pages.warm()
         try:
@@ -54,7 +54,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN
     )
     # The last added is the outermost: headers on every answer, the 403 and 413 included.
-    app.add_middleware(BodyLimit, limit=max_body())
+    app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(OriginCheck)
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)

@@ -39,6 +39,32 @@ class Settings:
         "",
         "directory of templates/, static/ and node_modules/ (default: the checkout app/ is in)",
     )
+    max_body: int = _setting(
+        "BACKPROP_LAB_MAX_BODY", 1 << 20, "bytes of a request body; larger is refused (413)", int
+    )
+    train_workers: int = _setting(
+        "BACKPROP_LAB_TRAIN_WORKERS", 1, "training processes per server process", int
+    )
+    train_queue: int = _setting(
+        "BACKPROP_LAB_TRAIN_QUEUE",
+        8,
+        "trainings waiting or running at once per server process; beyond, 503 + Retry-After",
+        int,
+    )
+    rate_create: str = _setting(
+        "BACKPROP_LAB_RATE_CREATE", "600/minute", "new networks per client (429 beyond)"
+    )
+    rate_train: str = _setting(
+        "BACKPROP_LAB_RATE_TRAIN", "300/minute", "trainings per client (429 beyond)"
+    )
+    rate_edit: str = _setting(
+        "BACKPROP_LAB_RATE_EDIT", "3000/minute", "edits (PATCH, the page's fields) per client"
+    )
+    trust_proxy: str = _setting(
+        "BACKPROP_LAB_TRUST_PROXY",
+        "",
+        "`1`: the client is the first X-Forwarded-For address (only behind a proxy that sets it)",
+    )
 
 
 def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
@@ -54,6 +80,16 @@ def load(env: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
         except ValueError:
             raise SystemExit(f"{f.metadata['env']}: cannot read {text!r}") from None
     return Settings(**(values | overrides))
+
+
+def environ(settings: Settings) -> dict[str, str]:
+    """The settings as the environment variables that give them, for the modules that read
+    theirs by name (rate limits, training): the table stays the one source of each value."""
+    return {
+        f.metadata["env"]: str(getattr(settings, f.name))
+        for f in fields(Settings)
+        if getattr(settings, f.name) != ""
+    }
 
 
 def table() -> list[tuple[str, str, str]]:

@@ -95,7 +95,7 @@ def test_the_limit_is_set_by_the_environment(monkeypatch):
         assert r.status_code == 413 and "larger than 100 bytes" in r.text
         assert c.post("/api/networks", json={"preset": "classic"}).status_code == 201
     monkeypatch.setenv("BACKPROP_LAB_MAX_BODY", "1 MB")
-    with pytest.raises(ValueError, match="BACKPROP_LAB_MAX_BODY"):
+    with pytest.raises(SystemExit, match="BACKPROP_LAB_MAX_BODY"):
         create_app()
 
 
