@@ -411,7 +411,7 @@ def serve(args: argparse.Namespace) -> Iterator[tuple[int, int]]:
         if args.redis:
             env["REDIS_URL"] = args.redis
         command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST]
-        command += ["--port", str(port), "--workers", str(args.workers)]
+        command += ["--port", str(port), "--workers", str(args.workers), "--no-access-log"]
         log = open(Path(tmp) / "server.log", "w+b")  # noqa: SIM115 (read back on failure)
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
