@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import resource
 import signal
 import socket
@@ -235,9 +236,13 @@ async def owner(run: Run, until: float) -> None:
 
 
 async def student(run: Run, id: str, token: str) -> None:
-    """A student as fast as it can: its own network's next phase, or the no-op."""
+    """A student as fast as it can (or `--pace` requests a second): its own network's next
+    phase, or the no-op."""
     conn = Connection(run.port)
+    gap = 1 / run.args.pace if run.args.pace else 0.0
     while run.mode != "stop":
+        if gap:  # a class pressing keys: spread over the gap, not all at once
+            await asyncio.sleep(random.uniform(0.5, 1.5) * gap)
         mode = run.mode
         if mode == "no-op":
             method, path, who = "GET", "/healthz", ""
@@ -353,7 +358,8 @@ def report(run: Run) -> bool:
     store = "Redis" if args.redis else "SQLite"
     print(
         f"{args.followers} followers of 1 owner stepping {args.rate}/s, {args.students} students "
-        f"stepping and calling the no-op in alternating {args.round} s rounds, {args.seconds} s; "
+        f"stepping ({f'{args.pace}/s each' if args.pace else 'flat out'}) and calling the no-op "
+        f"in alternating {args.round} s rounds, {args.seconds} s; "
         f"{args.workers} uvicorn worker(s), {store}, {os.cpu_count()} cores shared with the clients"
     )
     print(
@@ -450,6 +456,9 @@ def main() -> None:
     p.add_argument("--students", type=int, default=50)
     p.add_argument("--rate", type=float, default=4.0, help="owner's steps per second")
     p.add_argument("--round", type=float, default=2.5, help="seconds per step/no-op round")
+    p.add_argument(
+        "--pace", type=float, default=0.0, help="each student's requests a second (0: flat out)"
+    )
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     p.add_argument("--redis", default="", help="REDIS_URL for the server (default SQLite)")
     args = p.parse_args()
