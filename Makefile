@@ -52,6 +52,7 @@ bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m benchmarks.flood
+	$(BIN)/python -m benchmarks.classroom
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 
 clean:

@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -44,10 +45,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TOKENS: dict[str, str] = {}  # each network's owner token
+
+
 def create(client: httpx.Client, body: dict) -> str:
     r = client.post("/api/networks", json=body)
     r.raise_for_status()
+    TOKENS[r.json()["id"]] = r.json()["owner_token"]
     return r.json()["id"]
+
+
+def owner(id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[id]}"}
 
 
 def latencies(base: str, step_id: str, n: int) -> dict[str, np.ndarray]:
@@ -60,7 +69,8 @@ def latencies(base: str, step_id: str, n: int) -> dict[str, np.ndarray]:
                 "POST step": ("POST", f"/api/networks/{step_id}/step"),
             }.items():
                 t = time.perf_counter()
-                client.request(method, path).raise_for_status()
+                headers = owner(step_id) if method == "POST" else {}
+                client.request(method, path, headers=headers).raise_for_status()
                 times[name].append(time.perf_counter() - t)
     return {k: np.array(v) for k, v in times.items()}
 
@@ -69,7 +79,8 @@ def flood(base: str, ids: list[str], stop: threading.Event, answers: Counter) ->
     def trainer(id: str) -> None:
         with httpx.Client(base_url=base, timeout=120) as client:
             while not stop.is_set():
-                r = client.post(f"/api/networks/{id}/train", json={"iterations": 10_000})
+                body = {"iterations": 10_000}
+                r = client.post(f"/api/networks/{id}/train", json=body, headers=owner(id))
                 answers[r.status_code] += 1
                 if r.status_code == 503:  # as asked: again after Retry-After seconds
                     stop.wait(float(r.headers["Retry-After"]))
@@ -87,7 +98,12 @@ def main() -> None:
     args = p.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = os.environ | {"BACKPROP_LAB_RATE_TRAIN": "1000000/minute"}
+    data = tempfile.TemporaryDirectory()
+    env = os.environ | {
+        "BACKPROP_LAB_RATE_TRAIN": "1000000/minute",
+        "BACKPROP_LAB_DB": str(Path(data.name) / "lab.db"),
+        "BACKPROP_LAB_LOG_LEVEL": "warning",
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -98,6 +114,7 @@ def main() -> None:
             str(port),
             "--log-level",
             "warning",
+            "--no-access-log",
         ],
         cwd=ROOT,
         env=env,
@@ -112,7 +129,8 @@ def main() -> None:
                     time.sleep(0.1)
             step_id = create(client, {"preset": "classic"})
             ids = [create(client, {"preset": "classic"}) for _ in range(args.trainers)]
-            client.post(f"/api/networks/{ids[0]}/train", json={"iterations": 1})  # start the pool
+            one = {"iterations": 1}  # starts the pool
+            client.post(f"/api/networks/{ids[0]}/train", json=one, headers=owner(ids[0]))
 
             idle = latencies(base, step_id, args.requests)
             stop, answers = threading.Event(), Counter()
@@ -142,7 +160,12 @@ def main() -> None:
                 most = min(ops.MAX_ITERATIONS, ops.MAX_WORK // ops.work(network))
                 id = create(client, body)
                 t = time.perf_counter()
-                r = client.post(f"/api/networks/{id}/train", json={"iterations": most}, timeout=120)
+                r = client.post(
+                    f"/api/networks/{id}/train",
+                    json={"iterations": most},
+                    headers=owner(id),
+                    timeout=120,
+                )
                 r.raise_for_status()
                 served = time.perf_counter() - t
                 t = time.perf_counter()
@@ -152,6 +175,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        data.cleanup()
 
 
 if __name__ == "__main__":
