@@ -116,19 +116,11 @@ class Where(BaseModel):
     phase: str = Field(description="ready, forward:k, loss, backward:k or update.")
 
 
-class State(Where):
+class State(Scenario, Where):
+    """Where the network is, its join code and version, and its whole state."""
+
     code: str = Field(description="The join code: six characters that open the network read-only.")
     version: int = Field(description="One more after every change (for follow events).")
-    layers: list[int] = Field(description=DOC["layers"])
-    activations: list[str] = Field(description=DOC["activations"])
-    loss: str
-    weights: Weights = Field(description=DOC["weights"])
-    biases: Biases = Field(description=DOC["biases"])
-    inputs: list[float]
-    targets: list[float]
-    learning_rate: float
-    update_biases: bool
-    seed: int | None = Field(description=DOC["seed"])
 
 
 class Created(State):
