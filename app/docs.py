@@ -8,7 +8,7 @@ one loads it from here and starts it from static/docs.js, so that its CSP stays
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from app.pages import ROOT
+from app.paths import ROOT
 
 SWAGGER_UI = ROOT / "node_modules" / "swagger-ui-dist"
 # The files the page uses, nothing else of the package (its index.html opens a demo API).
