@@ -32,6 +32,7 @@ def one_round(browser, url: str, present: bool, edits: bool) -> list[float]:
     page = context.new_page()
     page.goto(url + "/")
     page.click("#btn-start")
+    page.wait_for_load_state("load")  # the deferred scripts (keys.js) have run
     if present:
         page.keyboard.press("p")
         page.locator(".page.present").wait_for()

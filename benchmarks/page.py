@@ -82,6 +82,9 @@ def serve(root: Path = ROOT):
         db.cleanup()
 
 
+IDLE = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
 def timed(page, action) -> float:
     with page.expect_console_message(lambda m: m.text.startswith("paint ")) as message:
         action()
@@ -111,11 +114,13 @@ def key_to_paint(browser, url: str, layers: str | None, steps: int, edits: int, 
     page = context.new_page()
     page.goto(url + "/")
     page.click("#btn-start")
+    page.wait_for_load_state("load")  # the deferred scripts (keys.js) have run
     if layers:
         page.locator("#new-layers").fill(layers)
         page.locator("#btn-new").click()
         page.wait_for_url(lambda u: "/n/" in u)
         page.locator(f'[id="{ids.neuron("h3_16")}"]').wait_for()
+        page.wait_for_load_state("load")
     if present:
         page.keyboard.press("p")
         page.locator(".page.present").wait_for()
@@ -124,6 +129,8 @@ def key_to_paint(browser, url: str, layers: str | None, steps: int, edits: int, 
     edited = []
     where = "graph" if present else "table"
     for k in range(edits):
+        # The paint timed is the first region's; let the others land before typing anew.
+        page.wait_for_function(IDLE)
         field = page.locator(f'[id="{ids.field("w5", where)}"]')
         field.fill(f"0.{30 + k % 50}")
         edited.append(timed(page, lambda f=field: f.press("Tab")))
