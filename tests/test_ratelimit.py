@@ -1,6 +1,7 @@
 """Per-client rate limits on creating, training and editing, on the API and on the page."""
 
 import json
+import os
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app import ratelimit
 from app.main import create_app
+from app.refusal import Refused
 from app.view import ids
 from tests.conftest import app_client, owner_of
 from tests.test_pages import HX, Page
@@ -144,3 +146,26 @@ def test_the_storage_is_memory_unless_redis_url_is_set():
 def test_a_rate_that_does_not_parse_names_its_variable():
     with pytest.raises(ValueError, match="BACKPROP_LAB_RATE_EDIT"):
         ratelimit.Limiter({"BACKPROP_LAB_RATE_EDIT": "lots"})
+
+
+def test_on_redis_two_workers_share_one_count(redis_url):
+    """With REDIS_URL, the counts are Redis's: two workers' limiters refuse together."""
+    from starlette.requests import Request
+
+    from tests.conftest import run_async
+
+    env = {"REDIS_URL": redis_url, "BACKPROP_LAB_RATE_TRAIN": "3/minute"}
+    scope = {"type": "http", "client": (f"198.51.100.{os.getpid() % 250}", 1), "headers": []}
+
+    async def four_trainings() -> list[str]:
+        workers = [ratelimit.Limiter(env), ratelimit.Limiter(env)]
+        answers = []
+        for k in range(4):
+            try:
+                await workers[k % 2].hit("train", Request(scope))
+                answers.append("ok")
+            except Refused as e:
+                answers.append(str(e.status))
+        return answers
+
+    assert run_async(four_trainings()) == ["ok", "ok", "ok", "429"]
