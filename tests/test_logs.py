@@ -1,12 +1,8 @@
 """The access log: one JSON line per request, without secrets, and one log only."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -15,8 +11,8 @@ from fastapi.testclient import TestClient
 from app import logs, settings
 from app.logs import AccessLog
 from app.main import create_app
+from tests.server import serving
 
-ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"time", "method", "path", "status", "duration_ms", "client", "request_id"}
 SECRET = "s3cr3t-in-the-query"
 
@@ -115,52 +111,18 @@ def test_the_log_level_is_a_setting(config, capsys):
         settings.load({"BACKPROP_LAB_LOG_LEVEL": "loud"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(tmp_path):
-    """The app under uvicorn started as `make run` starts it; (url, its output's file)."""
-    port = _free_port()
-    out = tmp_path / "server.log"
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-access-log"]
-    with open(out, "wb") as log:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "BACKPROP_LAB_DB": str(tmp_path / "lab.db")},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(url + "/readyz", timeout=1)
-            break
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                pytest.fail(out.read_text())
-            time.sleep(0.1)
-    yield url, out
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    """The app under uvicorn started as `make run` starts it; (url, what it has written)."""
+    with serving({"BACKPROP_LAB_DB": str(tmp_path / "lab.db")}) as server:
+        yield server.url, server.output
 
 
-def _wait_for(out: Path, count: int, seconds: float = 10) -> list[dict]:
+def _wait_for(out: Callable[[], str], count: int, seconds: float = 10) -> list[dict]:
     """The access lines after the start's probes, once there are `count` (or time is up)."""
     deadline = time.monotonic() + seconds
     while True:
-        lines = [x for x in access_lines(out.read_text()) if x["path"] != "/readyz"]
+        lines = [x for x in access_lines(out()) if x["path"] != "/healthz"]
         if len(lines) >= count or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
@@ -181,7 +143,7 @@ def test_a_served_request_is_logged_once_and_a_stream_when_it_ends(served):
     open_for = (time.monotonic() - opened) * 1000
 
     lines = _wait_for(out, 3)
-    text = out.read_text()
+    text = out()
     assert [(x["method"], x["path"], x["status"]) for x in lines] == [
         ("POST", "/api/networks", 201),
         ("POST", f"/api/networks/{id}/step", 200),
