@@ -1,6 +1,7 @@
 """The application: assembles the routers, the middleware, the store and the error answers."""
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
@@ -135,9 +136,13 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
 
 async def _sweep(store) -> None:
-    """Delete networks unused for longer than the settings allow, now and every hour."""
+    """Delete networks unused for longer than the settings allow, now and every hour (a
+    sweep that fails, the store being down, is logged and tried again in an hour)."""
     while True:
-        await asyncio.to_thread(store.expire)
+        try:
+            await asyncio.to_thread(store.expire)
+        except Exception:
+            logging.getLogger("backprop_lab").exception("expiry sweep failed")
         await asyncio.sleep(EXPIRY_SWEEP)
 
 
