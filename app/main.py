@@ -35,7 +35,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.settings = config
         app.state.limiter = ratelimit.Limiter(settings.environ(config))
-        app.state.trainer = training.Trainer(training.Settings.from_env(settings.environ(config)))
+        pool = training.Settings(workers=config.train_workers, queue=config.train_queue)
+        app.state.trainer = training.Trainer(pool)
         sweeper = asyncio.create_task(_sweep(store))
         pages.warm()
         try:

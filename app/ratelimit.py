@@ -20,6 +20,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.refusal import Refused
+from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,11 @@ class Action:
     what: str  # in the message: "too many <what> from this client"
 
 
+# The variables and their defaults are the settings table's (app/settings.py).
 ACTIONS = {
-    "create": Action("BACKPROP_LAB_RATE_CREATE", "600/minute", "new networks"),
-    "train": Action("BACKPROP_LAB_RATE_TRAIN", "300/minute", "trainings"),
-    "edit": Action("BACKPROP_LAB_RATE_EDIT", "3000/minute", "edits"),
+    "create": Action("BACKPROP_LAB_RATE_CREATE", Settings.rate_create, "new networks"),
+    "train": Action("BACKPROP_LAB_RATE_TRAIN", Settings.rate_train, "trainings"),
+    "edit": Action("BACKPROP_LAB_RATE_EDIT", Settings.rate_edit, "edits"),
 }
 
 

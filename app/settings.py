@@ -11,6 +11,13 @@ from typing import Any
 from app.logs import level_name
 
 
+def positive(text: str) -> int:
+    """A whole number from 1 up."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
+
+
 def _setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
     return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
 
@@ -40,16 +47,19 @@ class Settings:
         "directory of templates/, static/ and node_modules/ (default: the checkout app/ is in)",
     )
     max_body: int = _setting(
-        "BACKPROP_LAB_MAX_BODY", 1 << 20, "bytes of a request body; larger is refused (413)", int
+        "BACKPROP_LAB_MAX_BODY",
+        1 << 20,
+        "bytes of a request body; larger is refused (413)",
+        positive,
     )
     train_workers: int = _setting(
-        "BACKPROP_LAB_TRAIN_WORKERS", 1, "training processes per server process", int
+        "BACKPROP_LAB_TRAIN_WORKERS", 1, "training processes per server process", positive
     )
     train_queue: int = _setting(
         "BACKPROP_LAB_TRAIN_QUEUE",
         8,
         "trainings waiting or running at once per server process; beyond, 503 + Retry-After",
-        int,
+        positive,
     )
     rate_create: str = _setting(
         "BACKPROP_LAB_RATE_CREATE", "600/minute", "new networks per client (429 beyond)"

@@ -37,22 +37,6 @@ class Settings:
     workers: int = 1  # processes; the build machine has 2 cores, one left to the server
     queue: int = 8  # trainings waiting or running at once in this process
 
-    @classmethod
-    def from_env(cls, env=os.environ) -> "Settings":
-        return cls(
-            workers=_positive(env, "BACKPROP_LAB_TRAIN_WORKERS", cls.workers),
-            queue=_positive(env, "BACKPROP_LAB_TRAIN_QUEUE", cls.queue),
-        )
-
-
-def _positive(env, name: str, default: int) -> int:
-    value = env.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{name} must be a whole number from 1 up, not {value!r}")
-    return int(value)
-
 
 class Trainer:
     """The training processes, and the bound on the work waiting for them."""

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from app import settings
 from app.main import create_app
 from app.pages import OWNER_COOKIE
+from tests.server import free_port, stop
 
 # What a browser sends with every form post from the page (see app.middleware.OriginCheck).
 SAME_ORIGIN = {"Origin": "http://testserver"}
@@ -99,12 +100,6 @@ def run_async(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A redis-server of the test run's own on 127.0.0.1 (nothing persisted), its URL;
@@ -124,12 +119,7 @@ def redis_url(tmp_path_factory):
         _wait_for_port(port, proc, log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, log) -> None:

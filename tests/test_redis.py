@@ -10,7 +10,8 @@ import redis
 
 from app.session import create, next_phase, step
 from app.store.redis import STALE, open_redis
-from tests.conftest import free_port, run_async
+from tests.conftest import run_async
+from tests.server import free_port
 
 
 @pytest.fixture

@@ -52,3 +52,12 @@ def test_settings_come_from_their_variables():
 def test_a_bad_value_stops_the_server_naming_its_variable(env):
     with pytest.raises(SystemExit, match=env):
         settings.load({env: "lots"})
+
+
+@pytest.mark.parametrize(
+    "env", ["BACKPROP_LAB_TRAIN_WORKERS", "BACKPROP_LAB_TRAIN_QUEUE", "BACKPROP_LAB_MAX_BODY"]
+)
+@pytest.mark.parametrize("value", ["0", "-1", "2.5"])
+def test_counts_and_sizes_are_whole_numbers_from_one(env, value):
+    with pytest.raises(SystemExit, match=env):
+        settings.load({env: value})

@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from app.session import create, next_phase
-from tests.conftest import free_port
+from tests.server import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS_PER_WORKER = 4
@@ -68,12 +68,7 @@ def server(redis_url, tmp_path_factory):
             time.sleep(0.1)
         yield Server(url, port, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
 
 
 def worker_of(server: Server, response: httpx.Response) -> int | None:

@@ -228,6 +228,8 @@ CLASSIC = {
     "update_biases": False,
 }
 
+# The tutorial's sample, loss and η, which the other built-in scenarios keep.
+SAMPLE = {k: CLASSIC[k] for k in ("loss", "inputs", "targets", "learning_rate")}
 # Built-in scenarios beside the tutorial's: what a teacher shows next.
 PRESETS: dict[str, dict[str, Any]] = {
     "classic": CLASSIC,
@@ -237,26 +239,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # vanish (the reason for careful initialisation).
     "saturated": CLASSIC | {"weights": [[[1.5, 2.0], [2.5, 3.0]], [[4.0, 4.5], [5.0, 5.5]]]},
     # Two hidden layers of three: the chain rule through a deeper network.
-    "deep": {
-        "layers": [2, 3, 3, 2],
-        "activations": ["sigmoid", "sigmoid", "sigmoid"],
-        "loss": "half_sse",
-        "inputs": [0.05, 0.10],
-        "targets": [0.01, 0.99],
-        "learning_rate": 0.5,
-        "update_biases": False,
-        "seed": 7,
-    },
+    "deep": SAMPLE
+    | {"layers": [2, 3, 3, 2], "activations": ["sigmoid"] * 3, "update_biases": False, "seed": 7},
     # ReLU hidden neurons, a linear output: a neuron whose net is negative passes no
     # gradient back (δ = 0), one whose net is positive passes it unchanged.
-    "relu": {
-        "layers": [2, 3, 2],
-        "activations": ["relu", "linear"],
-        "loss": "half_sse",
-        "inputs": [0.05, 0.10],
-        "targets": [0.01, 0.99],
-        "learning_rate": 0.5,
-        "update_biases": True,
-        "seed": 3,
-    },
+    "relu": SAMPLE
+    | {"layers": [2, 3, 2], "activations": ["relu", "linear"], "update_biases": True, "seed": 3},
 }
