@@ -12,8 +12,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
+from fastapi.security import HTTPBearer
 
 from app import ratelimit, scenario, training
 from app import session as ops
@@ -40,23 +39,31 @@ from app.store.base import event
 T = TypeVar("T")
 # Each JSON body is checked for depth and number sizes before FastAPI parses it.
 router = APIRouter(prefix="/api", tags=["networks"], route_class=BoundedJSONRoute)
-bearer = HTTPBearer(
+
+
+class OwnerToken(HTTPBearer):
+    """`Authorization: Bearer <token>` read as the token itself (or None): one dependency
+    that also puts the scheme in the OpenAPI document."""
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return bearer_token(request)
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+owner_token = OwnerToken(
     auto_error=False,
     description="The `owner_token` of the 201 answer that created the network.",
 )
 
 
 # The dependencies are `async def` though they wait for nothing: FastAPI runs a plain `def`
-# dependency in the thread pool, a round trip per dependency per request (most of a step's
-# cost on the event loop).
+# dependency in the thread pool, a round trip per dependency per request.
 async def get_store(request: Request) -> Store:
     return request.app.state.store
-
-
-async def get_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str | None:
-    return credentials.credentials if credentials else None
 
 
 PING = 15.0  # seconds between keep-alive comments on an idle event stream
@@ -89,7 +96,7 @@ class EventStream(StreamingResponse):
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-TokenDep = Annotated[str | None, Depends(get_token)]
+TokenDep = Annotated[str | None, Depends(owner_token)]
 
 
 def json(data: dict[str, Any], status_code: int = 200) -> Response:
@@ -146,26 +153,26 @@ def backward_data(b: Backward) -> dict[str, Any]:
     responses=answers(422, 429),
     dependencies=[ratelimit.CREATE],
 )
-def create_network(body: CreateNetwork, store: StoreDep) -> Response:
+async def create_network(body: CreateNetwork, store: StoreDep) -> Response:
     """A new network: `{"preset": "classic"}`, a full state, or a preset with overrides.
 
     The answer's `owner_token` (given only here) is what changes it from now on."""
-    s, token = store.add(ops.create(body.model_dump(exclude_unset=True)))
+    s, token = await store.call(store.add, ops.create(body.model_dump(exclude_unset=True)))
     return json(s.to_data() | {"owner_token": token}, 201)
 
 
 @router.get("/networks/{id}", response_model=State, name="api_read_network", responses=answers(404))
-def read_network(id: str, store: StoreDep) -> Response:
-    return json(store.get(id).to_data())
+async def read_network(id: str, store: StoreDep) -> Response:
+    return json((await store.call(store.get, id)).to_data())
 
 
 @router.delete(
     "/networks/{id}", status_code=204, name="api_delete_network", responses=answers(403, 404)
 )
-def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
-    if not owns(store.get(id), token):
+async def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
+    if not owns(await store.call(store.get, id), token):
         raise NotOwner(id)
-    store.delete(id)
+    await store.call(store.delete, id)
     return Response(status_code=204)
 
 
@@ -176,10 +183,10 @@ def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
     responses=answers(403, 404, 409, 422, 429),
     dependencies=[ratelimit.EDIT],
 )
-def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) -> Response:
+async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) -> Response:
     """Change any subset of the state; the phase is kept (see the README for `update`)."""
     changes = body.model_dump(exclude_unset=True)
-    return json(_apply(store, id, token, lambda s: ops.patch(s, changes), "edit").to_data())
+    return json((await _apply(store, id, token, lambda s: ops.patch(s, changes), "edit")).to_data())
 
 
 @router.post(
@@ -188,9 +195,9 @@ def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: TokenDep) 
     name="api_forward",
     responses=answers(404),
 )
-def forward(id: str, store: StoreDep) -> Response:
+async def forward(id: str, store: StoreDep) -> Response:
     """The forward pass of the parameters now. Changes nothing."""
-    s = store.get(id)
+    s = await store.call(store.get, id)
     return json(where(s) | forward_data(trace(s.network).forward))
 
 
@@ -200,9 +207,9 @@ def forward(id: str, store: StoreDep) -> Response:
     name="api_backward",
     responses=answers(404),
 )
-def backward(id: str, store: StoreDep) -> Response:
+async def backward(id: str, store: StoreDep) -> Response:
     """The backward pass of the parameters now. Changes nothing."""
-    s = store.get(id)
+    s = await store.call(store.get, id)
     return json(where(s) | backward_data(trace(s.network).backward))
 
 
@@ -212,9 +219,9 @@ def backward(id: str, store: StoreDep) -> Response:
     name="api_step",
     responses=answers(403, 404, 409, 422),
 )
-def step(id: str, store: StoreDep, token: TokenDep) -> Response:
+async def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, (t, after) = change(store, id, token, ops.step, "step")
+    s, (t, after) = await store.call(change, store, id, token, ops.step, "step")
     return json(
         where(s)
         | forward_data(t.forward)
@@ -253,8 +260,8 @@ async def train(
     name="api_next_phase",
     responses=answers(403, 404, 409, 422),
 )
-def next_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
-    return json(_apply(store, id, token, ops.next_phase, "next").to_data())
+async def next_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
+    return json((await _apply(store, id, token, ops.next_phase, "next")).to_data())
 
 
 @router.post(
@@ -263,25 +270,25 @@ def next_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
     name="api_prev_phase",
     responses=answers(403, 404, 409),
 )
-def prev_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
-    return json(_apply(store, id, token, ops.prev_phase, "prev").to_data())
+async def prev_phase(id: str, store: StoreDep, token: TokenDep) -> Response:
+    return json((await _apply(store, id, token, ops.prev_phase, "prev")).to_data())
 
 
 @router.post(
     "/networks/{id}/reset", response_model=State, name="api_reset", responses=answers(403, 404, 409)
 )
-def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
+async def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state the network was created with."""
-    return json(_apply(store, id, token, ops.reset, "reset").to_data())
+    return json((await _apply(store, id, token, ops.reset, "reset")).to_data())
 
 
 @router.get(
     "/networks/{id}/scenario", response_model=Scenario, name="api_scenario", responses=answers(404)
 )
-def save_scenario(id: str, store: StoreDep) -> Response:
+async def save_scenario(id: str, store: StoreDep) -> Response:
     """The network's whole state as a scenario file: `POST /api/networks` takes it as it is,
     to open it again as a new network."""
-    s = store.get(id)
+    s = await store.call(store.get, id)
     response = json(scenario.of(s))
     response.headers["Content-Disposition"] = f'attachment; filename="backprop-lab-{s.code}.json"'
     return response
@@ -293,9 +300,9 @@ def save_scenario(id: str, store: StoreDep) -> Response:
     name="api_undo",
     responses=answers(403, 404, 409, 422),
 )
-def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
+async def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state before the last change (edit, step, phase move, training, reset)."""
-    return json(_travel(store, id, token, "undo").to_data())
+    return json((await store.call(_travel, store, id, token, "undo")).to_data())
 
 
 @router.post(
@@ -304,9 +311,9 @@ def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
     name="api_redo",
     responses=answers(403, 404, 409, 422),
 )
-def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
+async def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Forward again to the state an undo left."""
-    return json(_travel(store, id, token, "redo").to_data())
+    return json((await store.call(_travel, store, id, token, "redo")).to_data())
 
 
 @router.get(
@@ -315,9 +322,9 @@ def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
     name="api_history",
     responses=answers(404),
 )
-def history(id: str, store: StoreDep) -> Response:
+async def history(id: str, store: StoreDep) -> Response:
     """The changes that can be undone and redone (at most 200), oldest first."""
-    s = store.get(id)
+    s = await store.call(store.get, id)
     return json(history_data(s))
 
 
@@ -327,9 +334,9 @@ def history(id: str, store: StoreDep) -> Response:
     name="api_jump",
     responses=answers(403, 404, 409, 422),
 )
-def jump(id: str, seq: int, store: StoreDep, token: TokenDep) -> Response:
+async def jump(id: str, seq: int, store: StoreDep, token: TokenDep) -> Response:
     """To the state after the history's change number `seq` (undo or redo several at once)."""
-    return json(_travel(store, id, token, seq).to_data())
+    return json((await store.call(_travel, store, id, token, seq)).to_data())
 
 
 @router.get(
@@ -342,10 +349,8 @@ async def events(id: str, request: Request, store: StoreDep) -> Response:
     """Server-sent events: `change` (id, version, iteration, phase, action) after every
     change of the network, `followers` (their count) when one comes or goes. Anyone may
     follow; the owner's token, if sent, only keeps the owner out of the count."""
-    s = await run_in_threadpool(store.get, id)  # an unknown id: 404 before the stream starts
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    owner = token if scheme.lower() == "bearer" else None
-    return EventStream(follow(store, s, owner), headers=STREAM_HEADERS)
+    s = await store.call(store.get, id)  # an unknown id: 404 before the stream starts
+    return EventStream(follow(store, s, bearer_token(request)), headers=STREAM_HEADERS)
 
 
 async def follow(store: Store, s: Session, token: str | None) -> AsyncIterator[bytes]:
@@ -358,7 +363,7 @@ async def follow(store: Store, s: Session, token: str | None) -> AsyncIterator[b
     a comment line every PING seconds keeps proxies from closing an idle stream."""
     async with store.bus.listen(s.id, follower=not owns(s, token)) as stream:
         # Read again once listening: a change between the first read and now is not missed.
-        s = await run_in_threadpool(store.get, s.id)
+        s = await store.call(store.get, s.id)
         yield _sse("change", event(s, "open"))
         next_event = asyncio.ensure_future(anext(stream))
         try:
@@ -393,11 +398,11 @@ def history_data(s: Session) -> dict[str, Any]:
     }
 
 
-def _apply(
+async def _apply(
     store: Store, id: str, token: str | None, op: Callable[[Session], Session], action: str
 ) -> Session:
     """Apply a Session → Session operation atomically and return the new session."""
-    return change(store, id, token, lambda s: (op(s), None), action)[0]
+    return (await store.call(change, store, id, token, lambda s: (op(s), None), action))[0]
 
 
 def _travel(store: Store, id: str, token: str | None, to: str | int) -> Session:

@@ -21,7 +21,6 @@ from multiprocessing import get_context
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from app import session as ops
 from app.engine import Network, TrainResult, train
@@ -134,12 +133,12 @@ async def run(
 ) -> tuple[Session, Session, Training]:
     """Train network `id` in the pool, as its owner: (the session before, after, what
     training did). The result is stored only on the version that was trained."""
-    before = await run_in_threadpool(store.get, id)
+    before = await store.call(store.get, id)
     if not owns(before, token):
         raise NotOwner(id)
     result = await trainer.train(before.network, ops.checked_iterations(before.network, iterations))
     try:
-        after, training = await run_in_threadpool(
+        after, training = await store.call(
             store.update, id, lambda now: ops.trained(now, result), "train", before.version
         )
     except Conflict:

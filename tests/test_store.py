@@ -223,6 +223,26 @@ def test_the_history_is_bounded_and_undo_stops_at_its_oldest_entry(stores):
         store.travel(s.id, 5)
 
 
+def test_the_states_of_dropped_entries_are_dropped_and_the_others_kept(stores):
+    store = stores(history=3)
+    s, _ = store.add(classic())
+    for _ in range(4):
+        store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert [e.seq for e in store.get(s.id).history.entries] == [3, 4, 5]
+    assert [store.backend.state(s.id, seq) is not None for seq in range(1, 6)] == [
+        False, False, True, True, True,
+    ]  # fmt: skip
+    store.travel(s.id, "undo")
+    store.travel(s.id, "undo")
+    store.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
+    first, edit = store.get(s.id).history.entries
+    assert (first.seq, edit.seq, edit.action) == (3, 4, "edit")
+    assert store.backend.state(s.id, 5) is None
+    undone = store.travel(s.id, "undo")  # to seq 3's state, still stored
+    assert (undone.iteration, undone.phase) == (first.iteration, first.phase)
+    assert undone.network.learning_rate != 0.1
+
+
 def test_unknown_and_deleted_ids(store):
     s, _ = store.add(classic())
     store.delete(s.id)
@@ -268,7 +288,9 @@ def test_followers_get_every_change_and_are_counted(store):
             assert store.bus.followers(s.id) == 1
             await asyncio.to_thread(store.update, s.id, step, "step")
             await asyncio.to_thread(store.travel, s.id, "undo")
-            for _ in range(2):
+            # As the API calls it: on the loop itself (SQLite) or in a worker thread (Redis).
+            await store.call(store.travel, s.id, "redo")
+            for _ in range(3):
                 events.append(orjson.loads(await asyncio.wait_for(anext(stream), 5)))
         return events
 
@@ -276,6 +298,7 @@ def test_followers_get_every_change_and_are_counted(store):
     assert [(e["action"], e["version"], e["iteration"], e["phase"]) for e in events] == [
         ("step", 2, 1, "update"),
         ("undo", 3, 0, "ready"),
+        ("redo", 4, 1, "update"),
     ]
     assert store.bus.followers(s.id) == 0
 

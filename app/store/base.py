@@ -23,6 +23,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
+import anyio.to_thread
 import orjson
 
 from app.engine import InvalidInput
@@ -63,6 +64,10 @@ class Conflict(Exception):
 class Backend(Protocol):
     """Where documents and history states live. Each call is one transaction."""
 
+    # True if every call is quick and local (no network, no wait on another process in the
+    # setup it is meant for), so that async code may call it on the event loop itself.
+    local: bool
+
     def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
         """Store a new document at version 1 and its first state; False if id or code is taken."""
         ...
@@ -77,12 +82,13 @@ class Backend(Protocol):
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int],
+        keep: tuple[int, int] | None,
         ttl: float,
     ) -> bool:
         """If the stored version is `version`: store doc as version + 1, put the state
-        (seq, state), drop the states whose seq is outside keep (inclusive), and renew the
-        expiry. False, and nothing written, if the version differs or the id is gone."""
+        (seq, state), drop the states whose seq is outside keep (inclusive; None: none to
+        drop), and renew the expiry. False, and nothing written, if the version differs or
+        the id is gone."""
         ...
 
     def state(self, id: str, seq: int) -> bytes | None: ...
@@ -154,10 +160,19 @@ class Store:
         self._history = history
         self._ttl = ttl
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[Session, float]] = OrderedDict()  # id → (s, touched)
+        # id → (session, when its expiry was last renewed, its encoded state if known)
+        self._cache: OrderedDict[str, tuple[Session, float, bytes | None]] = OrderedDict()
         self._cache_size = cache
         self._guard = threading.Lock()  # guards the cache, never held while computing
         self._locks = tuple(threading.Lock() for _ in range(256))
+
+    async def call(self, fn: Callable[..., T], *args: object) -> T:
+        """fn(*args) from async code: on the event loop itself if the backend is local
+        (SQLite: a hop to a worker thread and back costs more than the call), else in the
+        thread pool, so that a wait on the network holds up no other request."""
+        if self.backend.local:
+            return fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args)
 
     # Reading
 
@@ -172,13 +187,13 @@ class Store:
             if cached:
                 self._cache.move_to_end(id)
         if cached and cached[0].version == version:
-            session, touched = cached
+            session, touched, state = cached
         else:
-            session, touched = document.decode(raw, version), 0.0
+            session, touched, state = document.decode(raw, version), 0.0, None
         if now - touched > min(3600.0, self._ttl / 10):  # used: renew its expiry, not too often
             self.backend.touch(id, self._ttl)
             touched = now
-        self._remember(session, touched)
+        self._remember(session, touched, state)
         return session
 
     def find(self, code: str) -> Session:
@@ -208,7 +223,7 @@ class Store:
             if self.backend.create(
                 stored.id, stored.code, document.encode(stored), state, self._ttl
             ):
-                self._remember(stored, self._clock())
+                self._remember(stored, self._clock(), state[1])
                 return stored, token
         raise RuntimeError("no free id or join code")  # 29⁶ codes: only if nearly all are taken
 
@@ -231,18 +246,22 @@ class Store:
                     raise Conflict("network", "it changed meanwhile; try again")
                 new, result = op(old)
                 state = document.encode_state(new)
-                if state == document.encode_state(old):  # nothing changed: no entry, no event
+                if state == self._state(old):  # nothing changed: no entry, no event
                     return old, result
                 h = old.history
                 seq = h.cursor + 1
-                kept = tuple(e for e in h.entries if e.seq < seq)[-(self._history - 1) :]
+                # Entries' seqs run on by one: those before seq are the first `cursor - first
+                # + 1`, of which the last history - 1 are kept.
+                upto = h.cursor - h.entries[0].seq + 1
+                kept = h.entries[max(0, upto - (self._history - 1)) : upto]
                 entries = (*kept, Entry(seq, new.iteration, new.phase, action))
                 new = replace(new, version=old.version + 1, history=History(seq, entries))
-                keep = (entries[0].seq, seq)
+                dropped = entries[0].seq > h.entries[0].seq or h.entries[-1].seq > seq
+                keep = (entries[0].seq, seq) if dropped else None
                 if self.backend.write(
                     id, old.version, document.encode(new), (seq, state), keep, self._ttl
                 ):
-                    self._stored(new, action)
+                    self._stored(new, action, state)
                     return new, result
             raise Conflict("network", "too many changes at once; try again")
 
@@ -284,13 +303,21 @@ class Store:
         self.bus.close()
         self.backend.close()
 
-    def _stored(self, session: Session, action: str) -> None:
-        self._remember(session, self._clock())
+    def _stored(self, session: Session, action: str, state: bytes | None = None) -> None:
+        self._remember(session, self._clock(), state)
         self.bus.publish(session.id, event(session, action))
 
-    def _remember(self, session: Session, touched: float) -> None:
+    def _state(self, session: Session) -> bytes:
+        """The session's encoded state: as cached when it was stored or read, else encoded."""
         with self._guard:
-            self._cache[session.id] = (session, touched)
+            cached = self._cache.get(session.id)
+        if cached and cached[0] is session and cached[2] is not None:
+            return cached[2]
+        return document.encode_state(session)
+
+    def _remember(self, session: Session, touched: float, state: bytes | None = None) -> None:
+        with self._guard:
+            self._cache[session.id] = (session, touched, state)
             self._cache.move_to_end(session.id)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

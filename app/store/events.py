@@ -1,10 +1,10 @@
 """Follow events within one process: every listener of a network gets each event.
 
-Changes are made in worker threads; events are delivered on the event loop that the
-listeners wait on (`bind` it at start-up). Each listener has a small queue: a follower
-too slow to keep up loses the oldest events, never slows the others (an event only says
-that the network changed; the latest one is what matters). A follower joining or leaving
-is an event too, so that the owner sees how many follow.
+Changes are made on the event loop or in worker threads; events are delivered on the
+event loop that the listeners wait on (`bind` it at start-up). Each listener has a small
+queue: a follower too slow to keep up loses the oldest events, never slows the others (an
+event only says that the network changed; the latest one is what matters). A follower
+joining or leaving is an event too, so that the owner sees how many follow.
 """
 
 import asyncio
@@ -26,7 +26,15 @@ class LocalBus:
 
     def publish(self, id: str, event: bytes) -> None:
         loop = self._loop
-        if loop is not None and id in self._listeners and not loop.is_closed():
+        if loop is None or id not in self._listeners or loop.is_closed():
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread
+            here = None
+        if here is loop:
+            self._deliver(id, event)
+        else:
             loop.call_soon_threadsafe(self._deliver, id, event)
 
     def _deliver(self, id: str, event: bytes) -> None:

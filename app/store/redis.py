@@ -77,10 +77,12 @@ if v ~= version then
 end
 redis.call('HSET', net, 'v', version + 1, 'doc', ARGV[3], 'w', token)
 if ARGV[4] ~= '' then redis.call('HSET', states, ARGV[4], ARGV[5]) end
-local lo, hi = tonumber(ARGV[6]), tonumber(ARGV[7])
-for _, seq in ipairs(redis.call('HKEYS', states)) do
-  local n = tonumber(seq)
-  if n < lo or n > hi then redis.call('HDEL', states, seq) end
+if ARGV[6] ~= '' then
+  local lo, hi = tonumber(ARGV[6]), tonumber(ARGV[7])
+  for _, seq in ipairs(redis.call('HKEYS', states)) do
+    local n = tonumber(seq)
+    if n < lo or n > hi then redis.call('HDEL', states, seq) end
+  end
 end
 renew(net, states, ARGV[9], ARGV[8])
 return 1
@@ -140,6 +142,8 @@ class RedisBackend:
     """Documents and history states in Redis; safe to call from many threads at once (the
     client keeps a pool of connections)."""
 
+    local = False  # a network round trip, and a wait as long as the timeout if Redis is down
+
     def __init__(self, client: redis.Redis, prefix: str = "bl:"):
         self.client = client
         self.prefix = prefix
@@ -167,12 +171,12 @@ class RedisBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int],
+        keep: tuple[int, int] | None,
         ttl: float,
     ) -> bool:
         seq, state = put if put is not None else ("", b"")
         token = secrets.token_hex(8)
-        args = [version, token, doc, seq, state, *keep, _ms(ttl), self._codes]
+        args = [version, token, doc, seq, state, *(keep or ("", "")), _ms(ttl), self._codes]
         return bool(self._write(self._keys(id), args))
 
     def state(self, id: str, seq: int) -> bytes | None:

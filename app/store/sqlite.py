@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS states (
 
 
 class SQLiteBackend:
+    # One file on this machine's disk: a read or a write (no sync: WAL, synchronous=NORMAL)
+    # takes tens of microseconds. Several processes on one file would wait for each
+    # other's write lock; the setup for several workers is Redis.
+    local = True
+
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
         self.path = str(path)
         self._clock = clock
@@ -95,7 +100,7 @@ class SQLiteBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int],
+        keep: tuple[int, int] | None,
         ttl: float,
     ) -> bool:
         with self._tx() as db:
@@ -110,9 +115,10 @@ class SQLiteBackend:
                 db.execute(
                     "INSERT OR REPLACE INTO states (id, seq, state) VALUES (?, ?, ?)", (id, *put)
                 )
-            # Two ranges of the primary key (an OR of them would scan all the network's states).
-            db.execute("DELETE FROM states WHERE id = ? AND seq < ?", (id, keep[0]))
-            db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, keep[1]))
+            if keep is not None:
+                # Two ranges of the primary key (an OR would scan all the network's states).
+                db.execute("DELETE FROM states WHERE id = ? AND seq < ?", (id, keep[0]))
+                db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, keep[1]))
         return True
 
     def state(self, id: str, seq: int) -> bytes | None:
