@@ -157,6 +157,32 @@ def test_a_worker_never_serves_its_cached_copy_of_a_network_another_changed(stor
     assert a.get(s.id).network.weights[1][0, 0] == 0.3
 
 
+def test_a_change_from_a_stale_cached_copy_is_made_again_on_the_stored_one(stores):
+    a, b = stores(), stores()
+    s, _ = a.add(classic())  # a's cache: version 1
+    b.update(s.id, lambda s: (patch(s, {"weights": {"w5": 0.3}}), None), "edit")
+    changed, _ = a.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
+    assert changed.version == 3 and [e.action for e in changed.history.entries] == [
+        "create", "edit", "edit",
+    ]  # fmt: skip
+    assert changed.network.weights[1][0, 0] == 0.3 and changed.network.learning_rate == 0.1
+    # A change that changes nothing on the stale copy answers with the stored network.
+    b.update(s.id, lambda s: (patch(s, {"weights": {"w5": 0.7}}), None), "edit")
+    same, _ = a.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
+    assert same.version == 4 and same.network.weights[1][0, 0] == 0.7
+
+
+def test_only_a_training_s_own_version_is_changed_even_from_a_stale_copy(stores):
+    a, b = stores(), stores()
+    s, _ = a.add(classic())
+    moved, _ = b.update(s.id, lambda s: (next_phase(s), None), "next")
+    # a's cached copy is version 1, but the training was of the stored version 2.
+    trained, _ = a.update(s.id, lambda s: (patch(s, {"learning_rate": 0.2}), None), "train", 2)
+    assert trained.version == 3 and trained.phase == moved.phase
+    with pytest.raises(Conflict):
+        a.update(s.id, lambda s: (next_phase(s), None), "train", expect=2)
+
+
 def test_a_network_outlives_its_store(stores):
     s, token = stores().add(classic())
     stores().update(s.id, lambda s: step(s), "step")

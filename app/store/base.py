@@ -82,13 +82,13 @@ class Backend(Protocol):
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int] | None,
+        keep: tuple[int | None, int | None] | None,
         ttl: float,
     ) -> bool:
         """If the stored version is `version`: store doc as version + 1, put the state
-        (seq, state), drop the states whose seq is outside keep (inclusive; None: none to
-        drop), and renew the expiry. False, and nothing written, if the version differs or
-        the id is gone."""
+        (seq, state), drop the states whose seq is outside keep = (lowest, highest kept;
+        None on a side with nothing to drop there; None: nothing to drop), and renew the
+        expiry. False, and nothing written, if the version differs or the id is gone."""
         ...
 
     def state(self, id: str, seq: int) -> bytes | None: ...
@@ -236,17 +236,25 @@ class Store:
     ) -> tuple[Session, T]:
         """Apply op and store its new session as a new entry of the history; an op that
         raises stores nothing. With `expect`, the change is made only on that version
-        (else Conflict): for work that took long and must not be done again."""
+        (else Conflict): for work that took long and must not be done again.
+
+        The first try starts from the cached copy, unread: the compare-and-set refuses it
+        if another worker has changed the network since, and the next try reads it."""
         with self._lock(id):
             for attempt in range(TRIES):
-                if attempt:
+                if attempt > 1:  # the first retry may only follow a stale cached copy
                     _back_off(attempt)
-                old = self.get(id)
+                cached = self._cached(id) if attempt == 0 else None
+                old = cached or self.get(id)
                 if expect is not None and old.version != expect:
+                    if cached:
+                        continue
                     raise Conflict("network", "it changed meanwhile; try again")
                 new, result = op(old)
                 state = document.encode_state(new)
                 if state == self._state(old):  # nothing changed: no entry, no event
+                    if cached:  # answer with the stored network, not a stale copy of it
+                        continue
                     return old, result
                 h = old.history
                 seq = h.cursor + 1
@@ -256,8 +264,9 @@ class Store:
                 kept = h.entries[max(0, upto - (self._history - 1)) : upto]
                 entries = (*kept, Entry(seq, new.iteration, new.phase, action))
                 new = replace(new, version=old.version + 1, history=History(seq, entries))
-                dropped = entries[0].seq > h.entries[0].seq or h.entries[-1].seq > seq
-                keep = (entries[0].seq, seq) if dropped else None
+                lowest = entries[0].seq if entries[0].seq > h.entries[0].seq else None
+                highest = seq if h.entries[-1].seq > seq else None  # what could be redone
+                keep = None if lowest is None and highest is None else (lowest, highest)
                 if self.backend.write(
                     id, old.version, document.encode(new), (seq, state), keep, self._ttl
                 ):
@@ -282,8 +291,7 @@ class Store:
                     continue
                 new = document.decode_state(old, raw)
                 new = replace(new, version=old.version + 1, history=History(seq, h.entries))
-                keep = (h.entries[0].seq, h.entries[-1].seq)
-                if self.backend.write(id, old.version, document.encode(new), None, keep, self._ttl):
+                if self.backend.write(id, old.version, document.encode(new), None, None, self._ttl):
                     self._stored(new, to if isinstance(to, str) else "jump")
                     return new
             raise Conflict("network", "too many changes at once; try again")
@@ -307,6 +315,11 @@ class Store:
         self._remember(session, self._clock(), state)
         self.bus.publish(session.id, event(session, action))
 
+    def _cached(self, id: str) -> Session | None:
+        with self._guard:
+            cached = self._cache.get(id)
+        return cached[0] if cached else None
+
     def _state(self, session: Session) -> bytes:
         """The session's encoded state: as cached when it was stored or read, else encoded."""
         with self._guard:
@@ -317,6 +330,9 @@ class Store:
 
     def _remember(self, session: Session, touched: float, state: bytes | None = None) -> None:
         with self._guard:
+            cached = self._cache.get(session.id)
+            if cached and cached[0].version > session.version:  # a slower reader's older copy
+                return
             self._cache[session.id] = (session, touched, state)
             self._cache.move_to_end(session.id)
             while len(self._cache) > self._cache_size:

@@ -171,12 +171,15 @@ class RedisBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int] | None,
+        keep: tuple[int | None, int | None] | None,
         ttl: float,
     ) -> bool:
         seq, state = put if put is not None else ("", b"")
         token = secrets.token_hex(8)
-        args = [version, token, doc, seq, state, *(keep or ("", "")), _ms(ttl), self._codes]
+        lowest, highest = keep or (None, None)
+        bounds = (lowest or 0, 2**53 if highest is None else highest)  # seqs count from 1
+        args = [version, token, doc, seq, state, *(bounds if keep else ("", "")), _ms(ttl)]
+        args.append(self._codes)
         return bool(self._write(self._keys(id), args))
 
     def state(self, id: str, seq: int) -> bytes | None:

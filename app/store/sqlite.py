@@ -100,7 +100,7 @@ class SQLiteBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int, int] | None,
+        keep: tuple[int | None, int | None] | None,
         ttl: float,
     ) -> bool:
         with self._tx() as db:
@@ -115,10 +115,12 @@ class SQLiteBackend:
                 db.execute(
                     "INSERT OR REPLACE INTO states (id, seq, state) VALUES (?, ?, ?)", (id, *put)
                 )
-            if keep is not None:
-                # Two ranges of the primary key (an OR would scan all the network's states).
-                db.execute("DELETE FROM states WHERE id = ? AND seq < ?", (id, keep[0]))
-                db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, keep[1]))
+            lowest, highest = keep or (None, None)
+            # Two ranges of the primary key (an OR would scan all the network's states).
+            if lowest is not None:
+                db.execute("DELETE FROM states WHERE id = ? AND seq < ?", (id, lowest))
+            if highest is not None:
+                db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, highest))
         return True
 
     def state(self, id: str, seq: int) -> bytes | None:
