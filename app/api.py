@@ -198,7 +198,7 @@ async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: Toke
 async def forward(id: str, store: StoreDep) -> Response:
     """The forward pass of the parameters now. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | forward_data(trace(s.network).forward))
+    return json(where(s) | forward_data(trace(s.state).at(0).forward))
 
 
 @router.post(
@@ -210,7 +210,7 @@ async def forward(id: str, store: StoreDep) -> Response:
 async def backward(id: str, store: StoreDep) -> Response:
     """The backward pass of the parameters now. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | backward_data(trace(s.network).backward))
+    return json(where(s) | backward_data(trace(s.state).at(0).backward))
 
 
 @router.post(
@@ -221,7 +221,8 @@ async def backward(id: str, store: StoreDep) -> Response:
 )
 async def step(id: str, store: StoreDep, token: TokenDep) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, (t, after) = await store.call(change, store, id, token, ops.step, "step")
+    s, (batch, after) = await store.call(change, store, id, token, ops.step, "step")
+    t = batch.at(0)  # the one sample's
     return json(
         where(s)
         | forward_data(t.forward)

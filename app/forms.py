@@ -16,8 +16,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from app.bounds import REQUEST_LIMITS, short
-from app.engine import ACTIVATIONS, LIMITS, InvalidInput, Network
-from app.engine.network import PRESETS
+from app.engine import ACTIVATIONS, LIMITS, PRESETS, InvalidInput, State
 from app.view import ids, numbers
 from app.view.fields import Invalid
 
@@ -66,8 +65,9 @@ def iterations(text: object) -> int:
     return int(text)
 
 
-def changes(network: Network, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """(the field's name, the patch) for a form with one edit field in it."""
+    network = state.network
     names = list(form)
     if len(names) != 1:
         raise InvalidInput("form", "send one field at a time")
@@ -77,9 +77,9 @@ def changes(network: Network, form: Mapping[str, str]) -> tuple[str, dict[str, A
         key = "weights" if name[0] == "w" else "biases"
         return name, {key: {name: number(name, text)}}
     if m := _INPUT.match(name):
-        return name, {"inputs": _replace(network.inputs, name, int(m.group(1)), text)}
+        return name, {"inputs": _replace(state.data.inputs, name, int(m.group(1)), text)}
     if m := _TARGET.match(name):
-        return name, {"targets": _replace(network.targets, name, int(m.group(1)), text)}
+        return name, {"targets": _replace(state.data.targets, name, int(m.group(1)), text)}
     if name == "learning_rate":
         return name, {"learning_rate": number(name, text)}
     if name == "update_biases":

@@ -23,8 +23,7 @@ from starlette.datastructures import FormData
 from app import forms, ratelimit, scenario, training, view
 from app import session as ops
 from app.api import STREAM_HEADERS, EventStream, StoreDep, follow
-from app.engine import InvalidInput
-from app.engine.network import PRESETS
+from app.engine import PRESETS, InvalidInput
 from app.paths import ROOT
 from app.refusal import Refused
 from app.session import Session
@@ -117,9 +116,9 @@ def shared(packed: str, request: Request) -> Response:
             request, error=t["invalid"].format(field=e.field, message=e.message), status=422
         )
     summary = {
-        "layers": "-".join(map(str, s.network.layers)),
-        "activations": ", ".join(s.network.activations),
-        "learning_rate": s.network.learning_rate,
+        "layers": "-".join(map(str, s.state.network.layers)),
+        "activations": ", ".join(s.state.network.activations),
+        "learning_rate": s.state.training.learning_rate,
     }
     return _page("shared.html", request, summary=summary, action=f"/s/{packed}")
 
@@ -310,7 +309,7 @@ def edit(id: str, form: FormDep, request: Request, store: StoreDep) -> Response:
     typed = forms.typed(fields, request.headers.get("HX-Trigger", ""), forms.REFUSED in form)
 
     def op(s: Session) -> tuple[Session, None]:
-        name, changes = forms.changes(s.network, fields)
+        name, changes = forms.changes(s.state, fields)
         try:
             return ops.patch(s, changes), None
         except InvalidInput as e:  # name the field as the page knows it
@@ -555,7 +554,7 @@ def warm() -> None:
     for name in templates.list_templates():
         templates.get_template(name)
     s = ops.create({"preset": "classic"})
-    for _ in ops.phases(s.network.depth):
+    for _ in ops.phases(s.state.network.depth):
         html(s, "index.html", prefs.Prefs(), "en")
         s = ops.next_phase(s)
 

@@ -22,7 +22,7 @@ MAX_JSON = 1 << 20  # bytes a scenario may unpack to
 
 def of(session: Session) -> dict[str, Any]:
     """The state as it is now, as `POST /api/networks` takes it."""
-    return session.network.to_data()
+    return session.state.to_data()
 
 
 def pack(data: dict[str, Any]) -> str:

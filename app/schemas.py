@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from app.bounds import REQUEST_LIMITS
-from app.engine import ACTIVATIONS, LIMITS, LOSSES
-from app.engine.network import PRESETS
+from app.engine import ACTIVATIONS, LIMITS, LOSSES, PRESETS
+from app.engine.state import DOCS
 from app.session import MAX_ITERATIONS
 
 
@@ -46,13 +46,8 @@ LearningRate = Annotated[
 # Up to 2**53 - 1, the largest whole number every JSON reader takes exactly.
 Seed = Annotated[int, Field(strict=True, ge=0, le=2**53 - 1), BeforeValidator(_whole)]
 
-DOC = {
-    "layers": "Neurons per layer, input first, e.g. [2, 2, 2].",
-    "activations": "One per non-input layer: " + ", ".join(ACTIVATIONS) + ".",
-    "weights": "weights[l][j][i]: from neuron i of layer l to neuron j of layer l+1.",
-    "biases": "biases[l][j]: into neuron j of layer l+1 (named b{l+1}_{j+1}).",
-    "seed": "Seeds the uniform ±0.5 draw of weights and biases that are not given.",
-}
+# Each field's one-line doc is the state's table's (app/engine/state.py).
+DOC = DOCS
 
 
 class _Strict(BaseModel):
@@ -64,11 +59,13 @@ class StateFields(_Strict):
     activations: Annotated[list[ActivationName], Field(max_length=_DEPTH)] | None = Field(
         None, description=DOC["activations"]
     )
-    loss: LossName | None = None
-    inputs: Neurons | None = None
-    targets: Neurons | None = None
-    learning_rate: LearningRate | None = None
-    update_biases: Annotated[bool, Field(strict=True)] | None = None
+    loss: LossName | None = Field(None, description=DOC["loss"])
+    inputs: Neurons | None = Field(None, description=DOC["inputs"])
+    targets: Neurons | None = Field(None, description=DOC["targets"])
+    learning_rate: LearningRate | None = Field(None, description=DOC["learning_rate"])
+    update_biases: Annotated[bool, Field(strict=True)] | None = Field(
+        None, description=DOC["update_biases"]
+    )
     seed: Seed | None = Field(None, description=DOC["seed"])
 
 
@@ -100,13 +97,13 @@ class Scenario(BaseModel):
 
     layers: list[int] = Field(description=DOC["layers"])
     activations: list[str] = Field(description=DOC["activations"])
-    loss: str
+    loss: str = Field(description=DOC["loss"])
     weights: Weights = Field(description=DOC["weights"])
     biases: Biases = Field(description=DOC["biases"])
-    inputs: list[float]
-    targets: list[float]
-    learning_rate: float
-    update_biases: bool
+    inputs: list[float] = Field(description=DOC["inputs"])
+    targets: list[float] = Field(description=DOC["targets"])
+    learning_rate: float = Field(description=DOC["learning_rate"])
+    update_biases: bool = Field(description=DOC["update_biases"])
     seed: int | None = Field(description=DOC["seed"])
 
 

@@ -10,28 +10,18 @@ from typing import Any
 import numpy as np
 
 from app.engine import (
+    PRESETS,
     InvalidInput,
-    Network,
+    State,
     Trace,
     TrainResult,
+    iterate,
     parse_param_name,
     trace,
 )
-from app.engine.network import PRESETS
 from app.engine.phase import phases
+from app.engine.state import NAMES
 
-STATE_FIELDS = (
-    "layers",
-    "activations",
-    "loss",
-    "weights",
-    "biases",
-    "inputs",
-    "targets",
-    "learning_rate",
-    "update_biases",
-    "seed",
-)
 MAX_ITERATIONS = 100_000
 MAX_LOSS_POINTS = 1000
 # The work one training may ask, iterations × work(network): about 2 s on the build machine
@@ -77,12 +67,12 @@ class History:
 
 @dataclass(frozen=True)
 class Session:
-    network: Network  # the parameters now (after the update, in phase "update")
-    initial: Network  # as created, for reset
+    state: State  # the state now (after the update, in phase "update")
+    initial: State  # as created, for reset
     id: str = ""
     iteration: int = 0  # updates applied so far
     phase: str = "ready"
-    previous: Network | None = None  # before the last update, while it can be stepped back
+    previous: State | None = None  # before the last update, while it can be stepped back
     # Kept by the store: the join code, the document's version (one more each change),
     # the owner token's hash, and the history of changes.
     code: str = ""
@@ -91,12 +81,13 @@ class Session:
     history: History = History()
 
     @property
-    def shown(self) -> Network:
-        """The network whose iteration is on show: before the update while in "update"."""
-        return self.previous if self.phase == "update" and self.previous else self.network
+    def shown(self) -> State:
+        """The state whose iteration is on show: before the update while in "update"."""
+        return self.previous if self.phase == "update" and self.previous else self.state
 
     def trace(self) -> Trace:
-        return trace(self.shown)
+        """The iteration on show, of its one sample."""
+        return trace(self.shown).at(0)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -105,7 +96,7 @@ class Session:
             "version": self.version,
             "iteration": self.iteration,
             "phase": self.phase,
-            **self.network.to_data(),
+            **self.state.to_data(),
         }
 
 
@@ -119,17 +110,17 @@ def create(data: dict[str, Any]) -> Session:
         base = dict(PRESETS[preset])
         if "layers" in data and data["layers"] != base["layers"]:
             base = {k: v for k, v in base.items() if k not in ("weights", "biases", "activations")}
-    fields = {k: v for k, v in data.items() if k in STATE_FIELDS and v is not None}
-    network = _checked(Network.from_data(base | fields), "weights")
-    return Session(network=network, initial=network)
+    fields = {k: v for k, v in data.items() if k in NAMES and v is not None}
+    state = _checked(State.from_data(base | fields), "weights")
+    return Session(state=state, initial=state)
 
 
 def patch(session: Session, changes: dict[str, Any]) -> Session:
     """Edit any subset of the state; weights and biases also as a map by name ({"w5": 0.3})."""
     changes = {k: v for k, v in changes.items() if v is not None}
     by_name = {k: changes.pop(k) for k in ("weights", "biases") if isinstance(changes.get(k), dict)}
-    data = session.network.to_data()
-    reshaped = "layers" in changes and tuple(changes["layers"]) != session.network.layers
+    data = session.state.to_data()
+    reshaped = "layers" in changes and tuple(changes["layers"]) != session.state.network.layers
     if reshaped:
         # New shape: parameters not given are drawn afresh, activations kept where they fit.
         for key in ("weights", "biases", "seed"):
@@ -141,14 +132,14 @@ def patch(session: Session, changes: dict[str, Any]) -> Session:
     data.update(changes)
     if by_name:
         if reshaped:
-            data = Network.from_data(data).to_data()  # draw the new shape's parameters first
+            data = State.from_data(data).to_data()  # draw the new shape's parameters first
         for key, values in by_name.items():
             data = _set_by_name(data, tuple(data["layers"]), key, values)
-    network = _checked(Network.from_data(data), next(iter(changes | by_name), "weights"))
+    state = _checked(State.from_data(data), next(iter(changes | by_name), "weights"))
     if reshaped or session.phase == "update":
         # A new shape, or the iteration on show no longer matches: start the next one afresh.
-        return replace(session, network=network, phase="ready", previous=None)
-    return replace(session, network=network)
+        return replace(session, state=state, phase="ready", previous=None)
+    return replace(session, state=state)
 
 
 def _set_by_name(data: dict, layers: tuple[int, ...], key: str, values: dict) -> dict:
@@ -171,11 +162,11 @@ def _set_by_name(data: dict, layers: tuple[int, ...], key: str, values: dict) ->
     return data
 
 
-def _checked(network: Network, field: str) -> Network:
-    """The network, if its iteration's numbers are all finite (JSON has no NaN)."""
-    if not trace(network).finite:
+def _checked(state: State, field: str) -> State:
+    """The state, if its iteration's numbers are all finite (JSON has no NaN)."""
+    if not trace(state).finite:
         raise InvalidInput(field, "these values overflow: the iteration's numbers are not finite")
-    return network
+    return state
 
 
 def step(session: Session) -> tuple[Session, tuple[Trace, Trace]]:
@@ -183,15 +174,15 @@ def step(session: Session) -> tuple[Session, tuple[Trace, Trace]]:
 
     Returns the new session with the iteration's trace and the trace after it.
     """
-    t = trace(session.network)
-    after = session.network.with_params(tuple(t.weights), tuple(t.biases))
-    t_after = trace(after)
-    if not t.finite or not t_after.finite:
+    t = trace(session.state)
+    following = iterate(session.state, t)
+    if following is None:
         raise InvalidInput("learning_rate", "the update overflows: its numbers are not finite")
+    after, t_after = following
     stepped = replace(
         session,
-        network=after,
-        previous=session.network,
+        state=after,
+        previous=session.state,
         iteration=session.iteration + 1,
         phase="update",
     )
@@ -199,7 +190,7 @@ def step(session: Session) -> tuple[Session, tuple[Trace, Trace]]:
 
 
 def next_phase(session: Session) -> Session:
-    order = phases(session.network.depth)
+    order = phases(session.state.network.depth)
     if session.phase == "update":
         return replace(session, phase=order[1])
     following = order[order.index(session.phase) + 1]
@@ -209,11 +200,11 @@ def next_phase(session: Session) -> Session:
 
 
 def prev_phase(session: Session) -> Session:
-    order = phases(session.network.depth)
+    order = phases(session.state.network.depth)
     if session.phase == "update":
         return replace(
             session,
-            network=session.previous or session.network,
+            state=session.previous or session.state,
             previous=None,
             iteration=session.iteration - 1,
             phase=order[-2],
@@ -230,13 +221,13 @@ class Training:
     diverged_at: int | None
 
 
-def checked_iterations(network: Network, iterations: object) -> int:
-    """The count, if one training of `network` may run that many iterations."""
+def checked_iterations(state: State, iterations: object) -> int:
+    """The count, if one training of `state` may run that many iterations."""
     if isinstance(iterations, bool) or not isinstance(iterations, int):
         raise InvalidInput("iterations", "must be a whole number")
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise InvalidInput("iterations", f"must be from 1 to {MAX_ITERATIONS}")
-    most = MAX_WORK // work(network)
+    most = MAX_WORK // work(state)
     if iterations > most:
         raise InvalidInput(
             "iterations", f"at most {most} for this network (the work one training may ask)"
@@ -244,12 +235,13 @@ def checked_iterations(network: Network, iterations: object) -> int:
     return iterations
 
 
-def work(network: Network) -> int:
-    """What one iteration of `network` costs, in units of about 0.02 µs on the build machine.
+def work(state: State) -> int:
+    """What one iteration of `state` costs, in units of about 0.02 µs on the build machine.
 
     numpy's overhead per call makes each layer cost about as much as LAYER_WORK parameters
     (benchmarks/flood.py measures it), so a small network is not nearly free.
     """
+    network = state.network
     parameters = sum(w.size for w in network.weights) + sum(b.size for b in network.biases)
     return parameters + sum(network.layers) + LAYER_WORK * len(network.layers)
 
@@ -262,7 +254,7 @@ def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
         keep = np.linspace(0, done - 1, MAX_LOSS_POINTS).round().astype(int).tolist()
     after = replace(
         session,
-        network=result.network,
+        state=result.state,
         iteration=session.iteration + done,
         phase="ready",
         previous=None,
@@ -276,14 +268,14 @@ def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
 
 
 def reset(session: Session) -> Session:
-    return replace(session, network=session.initial, iteration=0, phase="ready", previous=None)
+    return replace(session, state=session.initial, iteration=0, phase="ready", previous=None)
 
 
 def fork(session: Session) -> Session:
     """A private copy of the network as it is now, at the same point of the same iteration
     (its own history and owner are the store's to give)."""
     return Session(
-        network=session.network,
+        state=session.state,
         initial=session.initial,
         iteration=session.iteration,
         phase=session.phase,

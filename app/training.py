@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app import session as ops
-from app.engine import Network, TrainResult, train
+from app.engine import State, TrainResult, train
 from app.refusal import Refused
 from app.session import Session, Training
 from app.store import Conflict, NotOwner, Store, owns
@@ -52,7 +52,7 @@ class Trainer:
         self._pending: list[int] = []  # the work of each training waiting or running
         self._closed = False
 
-    async def train(self, network: Network, iterations: int) -> TrainResult:
+    async def train(self, state: State, iterations: int) -> TrainResult:
         if self._closed:
             raise _shutting_down()
         if len(self._pending) >= self.settings.queue:
@@ -62,10 +62,10 @@ class Trainer:
                 503,
                 self._wait(),
             )
-        work = iterations * ops.work(network)
+        work = iterations * ops.work(state)
         self._pending.append(work)
         try:
-            future = self._pool.submit(train, network, iterations)
+            future = self._pool.submit(train, state, iterations)
             try:
                 return await asyncio.wrap_future(future)
             except asyncio.CancelledError:
@@ -136,7 +136,7 @@ async def run(
     before = await store.call(store.get, id)
     if not owns(before, token):
         raise NotOwner(id)
-    result = await trainer.train(before.network, ops.checked_iterations(before.network, iterations))
+    result = await trainer.train(before.state, ops.checked_iterations(before.state, iterations))
     try:
         after, training = await store.call(
             store.update, id, lambda now: ops.trained(now, result), "train", before.version

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import torch
 
-from app.engine import Network, trace
-from app.engine.network import CLASSIC
+from app.engine import State, trace
+from app.engine.state import CLASSIC
 
 torch.set_num_threads(1)
 
@@ -31,12 +31,13 @@ def median_us(fn, repeats: int = 31, batch: int = 200) -> float:
     return statistics.median(samples)
 
 
-def torch_iteration(network: Network):
+def torch_iteration(state: State):
+    network = state.network
     ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in network.weights]
     bs = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for b in network.biases]
-    x = torch.tensor(network.inputs, dtype=torch.float64)
-    target = torch.tensor(network.targets, dtype=torch.float64)
-    opt = torch.optim.SGD(ws, lr=network.learning_rate)
+    x = torch.tensor(state.data.inputs, dtype=torch.float64)
+    target = torch.tensor(state.data.targets, dtype=torch.float64)
+    opt = torch.optim.SGD(ws, lr=state.training.learning_rate)
 
     def iteration():
         opt.zero_grad()
@@ -50,10 +51,10 @@ def torch_iteration(network: Network):
     return iteration
 
 
-def wide() -> Network:
+def wide() -> State:
     rng = np.random.default_rng(0)
     layers = [2, 16, 16, 16, 2]
-    return Network.from_data(
+    return State.from_data(
         {
             "layers": layers,
             "inputs": rng.uniform(-1, 1, 2),
@@ -66,7 +67,7 @@ def wide() -> Network:
 def main() -> None:
     print(f"numpy {np.__version__}, torch {torch.__version__}, one thread, float64")
     print(f"{'network':<16}{'engine µs':>12}{'PyTorch µs':>12}{'speed-up':>10}")
-    for name, network in (("2-2-2 classic", Network.from_data(CLASSIC)), ("2-16-16-16-2", wide())):
+    for name, network in (("2-2-2 classic", State.from_data(CLASSIC)), ("2-16-16-16-2", wide())):
         ours = median_us(lambda network=network: trace(network))
         theirs = median_us(torch_iteration(network))
         print(f"{name:<16}{ours:>12.1f}{theirs:>12.1f}{theirs / ours:>9.1f}×")

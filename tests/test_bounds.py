@@ -13,7 +13,7 @@ from tests.test_api import problem
 from tests.test_pages import HX, Page
 
 DIGITS = "9" * 5000  # past int()'s 4300-digit limit
-CLASSIC = ops.create({"preset": "classic"}).network
+CLASSIC = ops.create({"preset": "classic"}).state
 JSON = {"content-type": "application/json"}
 
 

@@ -7,7 +7,7 @@ from app import session as ops
 from app.engine import InvalidInput
 from app.view import ids
 
-CLASSIC = ops.create({"preset": "classic"}).network
+CLASSIC = ops.create({"preset": "classic"}).state
 
 
 @pytest.mark.parametrize(

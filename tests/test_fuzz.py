@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import ratelimit
+from app.engine.state import NAMES
 from app.main import create_app
-from app.session import STATE_FIELDS
 from app.settings import load
 from tests.conftest import SAME_ORIGIN, owner_of
 
@@ -25,7 +25,7 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-FIELDS = [*STATE_FIELDS, "preset"]
+FIELDS = [*NAMES, "preset"]
 field_values = {
     "layers": st.lists(st.integers(-2, 20), max_size=9),
     "activations": st.lists(

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from app.engine import ACTIVATIONS, Network, forward, trace
+from app.engine import ACTIVATIONS, State, forward, trace
 from tests.conftest import required
 
 
-def random_network(seed: int, activation: str | None = None) -> Network:
+def random_network(seed: int, activation: str | None = None) -> State:
     """A random architecture (0..6 hidden layers of 1..16), activations, inputs and targets."""
     rng = np.random.default_rng(seed)
     layers = [int(n) for n in rng.integers(1, 17, size=rng.integers(2, 9))]
     names = list(ACTIVATIONS)
     activations = [activation or names[rng.integers(len(names))] for _ in layers[1:]]
-    return Network.from_data(
+    return State.from_data(
         {
             "layers": layers,
             "activations": activations,
@@ -27,14 +27,21 @@ def random_network(seed: int, activation: str | None = None) -> Network:
     )
 
 
-def far_from_kinks(net: Network, h: float) -> bool:
+def sample_forward(state: State):
+    d = state.data
+    return forward(state.network, d.inputs[None], d.targets[None])
+
+
+def far_from_kinks(state: State, h: float) -> bool:
     """ReLU has no derivative at 0: finite differences across it measure nothing useful."""
-    return all(np.abs(n).min() > 1e3 * h for n in forward(net).net)
+    return all(np.abs(n).min() > 1e3 * h for n in sample_forward(state).net)
 
 
-def numerical_grads(net: Network, h: float = 1e-6):
+def numerical_grads(state: State, h: float = 1e-6):
     def loss(weights, biases):
-        return forward(net.with_params(tuple(weights), tuple(biases))).loss
+        return sample_forward(state.with_params(tuple(weights), tuple(biases))).loss
+
+    net = state.network
 
     w_grads = []
     for l, w in enumerate(net.weights):
@@ -65,7 +72,7 @@ def test_finite_differences(activation, seed):
     while not far_from_kinks(net, h):
         seed += 1000
         net = random_network(seed, activation)
-    b = trace(net).backward
+    b = trace(net).at(0).backward
     w_num, b_num = numerical_grads(net, h)
     scale = max(1.0, max(np.abs(g).max() for g in b.weight_grads))
     for analytic, numeric in zip(b.weight_grads + b.bias_grads, w_num + b_num):
@@ -90,11 +97,12 @@ TORCH_ACTIVATIONS = {
 }
 
 
-def torch_iteration(net: Network):
+def torch_iteration(state: State):
     """The same iteration in PyTorch autograd: every intermediate, gradients and w⁺."""
+    net, data, training = state.network, state.data, state.training
     ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in net.weights]
     bs = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for b in net.biases]
-    out = torch.tensor(net.inputs, dtype=torch.float64)
+    out = torch.tensor(data.inputs, dtype=torch.float64)
     nets, outs = [], []
     for w, b, name in zip(ws, bs, net.activations):
         n = w @ out + b
@@ -103,10 +111,10 @@ def torch_iteration(net: Network):
         out.retain_grad()
         nets.append(n)
         outs.append(out)
-    target = torch.tensor(net.targets, dtype=torch.float64)
+    target = torch.tensor(data.targets, dtype=torch.float64)
     loss = (0.5 * (target - out) ** 2).sum()
     loss.backward()
-    opt = torch.optim.SGD(ws + (bs if net.update_biases else []), lr=net.learning_rate)
+    opt = torch.optim.SGD(ws + (bs if training.update_biases else []), lr=training.learning_rate)
     grads = [w.grad.clone() for w in ws], [b.grad.clone() for b in bs]
     opt.step()
     return loss, nets, outs, grads, ws, bs
@@ -117,14 +125,14 @@ def torch_iteration(net: Network):
 def test_against_pytorch_autograd(seed):
     assert torch is not None, "BACKPROP_LAB_REQUIRE_TORCH is set but torch is not installed"
     net = random_network(seed)
-    t = trace(net)
+    t = trace(net).at(0)
     loss, nets, outs, (w_grads, b_grads), ws, bs = torch_iteration(net)
 
     def same(ours, theirs):
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
 
     same(t.forward.loss, loss)
-    for l in range(net.depth):
+    for l in range(net.network.depth):
         same(t.forward.net[l], nets[l])
         same(t.forward.out[l + 1], outs[l])
         same(t.backward.dE_dout[l], outs[l].grad)
@@ -151,7 +159,7 @@ def test_activations_are_stable_at_extreme_nets(name):
 
 
 def test_a_network_driven_to_net_1000_stays_finite():
-    net = Network.from_data(
+    net = State.from_data(
         {
             "layers": [1, 2, 1],
             "activations": ["sigmoid", "tanh"],
@@ -163,4 +171,4 @@ def test_a_network_driven_to_net_1000_stays_finite():
     )
     t = trace(net)
     assert t.finite
-    assert t.forward.out[1].tolist() == [1.0, 0.0]
+    assert t.at(0).forward.out[1].tolist() == [1.0, 0.0]

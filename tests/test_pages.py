@@ -99,7 +99,7 @@ def test_starting_opens_a_classic_network_owned_and_remembered(client):
     assert client.cookies[NETWORK_COOKIE] == path.split("/")[-1]
     assert client.get("/", follow_redirects=False).headers["location"] == path
     network = state(client, path)
-    assert network["weights"] == ops.create({"preset": "classic"}).network.to_data()["weights"]
+    assert network["weights"] == ops.create({"preset": "classic"}).state.to_data()["weights"]
     assert "btn-next" in Page(client.get(path).text).ids
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from app.engine import Network, forward, trace, train
-from app.engine.network import CLASSIC
+from app.engine import State, forward, trace, train
+from app.engine.state import CLASSIC
 from tests import reference as ref
 
 close = pytest.approx
@@ -15,19 +15,23 @@ def approx(expected):
 
 
 @pytest.fixture
-def classic_net() -> Network:
-    return Network.from_data(CLASSIC)
+def classic_net() -> State:
+    return State.from_data(CLASSIC)
+
+
+def loss(state: State) -> float:
+    return trace(state).forward.loss
 
 
 def test_numbering_rule_maps_names_to_the_reference_matrices(classic_net):
     values = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30}
     values |= {"w5": 0.40, "w6": 0.45, "w7": 0.50, "w8": 0.55}
     for name, (l, j, i) in ref.INDEX.items():
-        assert classic_net.weights[l][j, i] == values[name]
+        assert classic_net.network.weights[l][j, i] == values[name]
 
 
 def test_forward_pass(classic_net):
-    f = forward(classic_net)
+    f = trace(classic_net).at(0).forward
     assert [n.tolist() for n in f.net] == [approx(x) for x in ref.NET]
     assert [o.tolist() for o in f.out] == [approx(x) for x in ref.OUT]
     assert f.losses.tolist() == approx(ref.LOSSES)
@@ -35,7 +39,7 @@ def test_forward_pass(classic_net):
 
 
 def test_backward_pass(classic_net):
-    b = trace(classic_net).backward
+    b = trace(classic_net).at(0).backward
     assert [x.tolist() for x in b.dE_dout] == [approx(x) for x in ref.DE_DOUT]
     assert b.dE_dout_terms[1][:, 0].tolist() == approx(ref.DE_DOUT_H1_TERMS)
     assert [x.tolist() for x in b.dout_dnet] == [approx(x) for x in ref.DOUT_DNET]
@@ -51,28 +55,28 @@ def test_update_uses_the_weights_from_before_it(classic_net):
         assert t.weights[l][j, i] == approx(ref.UPDATED[name]), name
     assert [b.tolist() for b in t.biases] == [[0.35, 0.35], [0.6, 0.6]]  # biases fixed
     after = classic_net.with_params(tuple(t.weights), tuple(t.biases))
-    assert forward(after).loss == approx(ref.E_AFTER_1)
+    assert loss(after) == approx(ref.E_AFTER_1)
 
 
 def test_the_tutorials_slip_is_the_hidden_deltas_with_updated_output_weights(classic_net):
     # Reproduce the known slip to show it is what the tutorial's 0.291027924 comes from.
-    t = trace(classic_net)
+    t = trace(classic_net).at(0)
     b, f = t.backward, t.forward
     hidden_delta = (t.weights[1].T @ b.deltas[1]) * b.dout_dnet[0]
-    w_first = classic_net.weights[0] - 0.5 * np.outer(hidden_delta, f.out[0])
-    slipped = classic_net.with_params((w_first, t.weights[1]), classic_net.biases)
-    assert round(forward(slipped).loss, 9) == ref.E_AFTER_1_TUTORIAL_SLIP
-    assert abs(forward(slipped).loss - ref.E_AFTER_1) > 1e-7
+    w_first = classic_net.network.weights[0] - 0.5 * np.outer(hidden_delta, f.out[0])
+    slipped = classic_net.with_params((w_first, t.weights[1]), classic_net.network.biases)
+    assert round(loss(slipped), 9) == ref.E_AFTER_1_TUTORIAL_SLIP
+    assert abs(loss(slipped) - ref.E_AFTER_1) > 1e-7
 
 
 def test_bias_updates_when_switched_on():
-    net = Network.from_data(CLASSIC | {"update_biases": True})
+    net = State.from_data(CLASSIC | {"update_biases": True})
     t = trace(net)
     assert [b.tolist() for b in t.biases] == [
         approx([0.35 - 0.5 * d for d in ref.DELTAS[0]]),
         approx([0.60 - 0.5 * d for d in ref.DELTAS[1]]),
     ]
-    assert forward(net.with_params(tuple(t.weights), tuple(t.biases))).loss == approx(
+    assert loss(net.with_params(tuple(t.weights), tuple(t.biases))) == approx(
         ref.E_AFTER_1_WITH_BIASES
     )
 
@@ -83,7 +87,16 @@ def test_ten_thousand_iterations(classic_net):
     assert len(result.losses) == 10_000
     assert result.losses[0] == approx(ref.E_AFTER_1)
     assert result.losses[-1] == close(ref.E_AFTER_10000, rel=1e-7)
-    assert forward(result.network).out[-1].tolist() == close(ref.OUT_AFTER_10000, abs=1e-8)
+    out = trace(result.state).at(0).forward.out[-1]
+    assert out.tolist() == close(ref.OUT_AFTER_10000, abs=1e-8)
+
+
+def test_a_batch_of_the_same_sample_twice_has_the_samples_figures(classic_net):
+    d = classic_net.data
+    inputs, targets = np.stack([d.inputs, d.inputs]), np.stack([d.targets, d.targets])
+    f = forward(classic_net.network, inputs, targets)
+    assert f.loss == approx(ref.E_TOTAL) and f.at(1).loss == approx(ref.E_TOTAL)
+    assert [o.tolist() for o in f.at(1).out] == [approx(x) for x in ref.OUT]
 
 
 # Through the HTTP API: the same figures, as a newcomer with curl would read them.

@@ -4,7 +4,7 @@ import pytest
 
 from app import scenario
 from app import session as ops
-from app.engine.network import PRESETS
+from app.engine import PRESETS
 from tests.test_pages import Page
 
 
@@ -12,7 +12,7 @@ def test_a_share_link_carries_the_whole_state_exactly():
     s = ops.create({"preset": "deep"})
     path = scenario.link(s)
     assert path and len(path) < 2000
-    assert scenario.unpack(path.removeprefix("/s/")) == s.network.to_data()
+    assert scenario.unpack(path.removeprefix("/s/")) == s.state.to_data()
 
 
 @pytest.mark.parametrize(
@@ -79,4 +79,4 @@ def test_every_built_in_scenario_starts_from_the_start_page(client, name):
     r = client.post("/new", data={"preset": name}, follow_redirects=False)
     assert r.status_code == 303
     state = client.get("/api/networks/" + r.headers["location"].split("/")[-1]).json()
-    assert state["layers"] == ops.create({"preset": name}).network.to_data()["layers"]
+    assert state["layers"] == ops.create({"preset": name}).state.to_data()["layers"]

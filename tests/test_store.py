@@ -74,7 +74,7 @@ def test_a_new_network_is_stored_with_an_owner_a_code_and_one_entry(store):
     assert owns(s, token) and not owns(s, token + "x") and not owns(s, None)
     assert token not in orjson.dumps(s.to_data()).decode()
     got = store.get(s.id)
-    assert got.network.to_data() == classic().network.to_data()
+    assert got.state.to_data() == classic().state.to_data()
     assert (got.version, got.code, got.owner) == (1, s.code, s.owner)
     assert [e.action for e in got.history.entries] == ["create"]
 
@@ -114,7 +114,7 @@ def test_a_failing_operation_stores_nothing(store):
     with pytest.raises(InvalidInput):
         store.update(s.id, fails, "edit")
     got = store.get(s.id)
-    assert got.version == 1 and got.network.to_data() == s.network.to_data()
+    assert got.version == 1 and got.state.to_data() == s.state.to_data()
 
 
 def test_concurrent_updates_on_one_network_are_all_kept(store):
@@ -154,7 +154,7 @@ def test_a_worker_never_serves_its_cached_copy_of_a_network_another_changed(stor
     s, _ = a.add(classic())
     a.get(s.id)
     b.update(s.id, lambda s: (patch(s, {"weights": {"w5": 0.3}}), None), "edit")
-    assert a.get(s.id).network.weights[1][0, 0] == 0.3
+    assert a.get(s.id).state.network.weights[1][0, 0] == 0.3
 
 
 def test_a_change_from_a_stale_cached_copy_is_made_again_on_the_stored_one(stores):
@@ -165,11 +165,12 @@ def test_a_change_from_a_stale_cached_copy_is_made_again_on_the_stored_one(store
     assert changed.version == 3 and [e.action for e in changed.history.entries] == [
         "create", "edit", "edit",
     ]  # fmt: skip
-    assert changed.network.weights[1][0, 0] == 0.3 and changed.network.learning_rate == 0.1
+    assert changed.state.network.weights[1][0, 0] == 0.3
+    assert changed.state.training.learning_rate == 0.1
     # A change that changes nothing on the stale copy answers with the stored network.
     b.update(s.id, lambda s: (patch(s, {"weights": {"w5": 0.7}}), None), "edit")
     same, _ = a.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
-    assert same.version == 4 and same.network.weights[1][0, 0] == 0.7
+    assert same.version == 4 and same.state.network.weights[1][0, 0] == 0.7
 
 
 def test_only_a_training_s_own_version_is_changed_even_from_a_stale_copy(stores):
@@ -218,9 +219,9 @@ def test_undo_restores_the_parameters_and_redo_the_update(store):
     stepped, _ = store.update(s.id, step, "step")
     undone = store.travel(s.id, "undo")
     assert undone.iteration == 0 and undone.phase == "ready" and undone.previous is None
-    assert undone.network.to_data() == s.network.to_data()
+    assert undone.state.to_data() == s.state.to_data()
     redone = store.travel(s.id, "redo")
-    assert redone.network.to_data() == stepped.network.to_data() and redone.iteration == 1
+    assert redone.state.to_data() == stepped.state.to_data() and redone.iteration == 1
 
 
 def test_a_change_after_undo_drops_what_could_be_redone(store):
@@ -266,7 +267,7 @@ def test_the_states_of_dropped_entries_are_dropped_and_the_others_kept(stores):
     assert store.backend.state(s.id, 5) is None
     undone = store.travel(s.id, "undo")  # to seq 3's state, still stored
     assert (undone.iteration, undone.phase) == (first.iteration, first.phase)
-    assert undone.network.learning_rate != 0.1
+    assert undone.state.training.learning_rate != 0.1
 
 
 def test_unknown_and_deleted_ids(store):

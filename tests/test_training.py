@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from app import session as ops
-from app.engine import Network, train
-from app.engine.network import CLASSIC
+from app.engine import State, train
+from app.engine.state import CLASSIC
 from app.main import create_app
 from app.refusal import Refused
 from app.training import Settings, Trainer
@@ -22,7 +22,7 @@ from tests.server import serving
 from tests.test_api import problem
 
 BIG = {"layers": [16] * 8, "inputs": [0.1] * 16, "targets": [0.5] * 16, "seed": 1}
-CLASSIC_NET = Network.from_data(CLASSIC)
+CLASSIC_NET = State.from_data(CLASSIC)
 MOST_CLASSIC = ops.MAX_WORK // ops.work(CLASSIC_NET)
 
 
@@ -34,7 +34,7 @@ def _run(main):
 
 def test_one_training_may_ask_for_only_so_much_work(client):
     id = client.post("/api/networks", json=BIG).json()["id"]
-    most = ops.MAX_WORK // ops.work(Network.from_data(BIG))
+    most = ops.MAX_WORK // ops.work(State.from_data(BIG))
     assert most < ops.MAX_ITERATIONS
     msg = problem(client.post(f"/api/networks/{id}/train", json={"iterations": most + 1}))
     assert msg.startswith("iterations: ") and f"at most {most} " in msg
@@ -50,8 +50,8 @@ def test_the_page_says_how_many_iterations_this_network_may_train(client):
 
 
 def test_the_work_of_an_iteration_counts_layers_as_well_as_parameters():
-    deep = Network.from_data({"layers": [1] * 8, "inputs": [0], "targets": [0], "seed": 1})
-    wide = Network.from_data({"layers": [16, 16], "inputs": [0] * 16, "targets": [0] * 16})
+    deep = State.from_data({"layers": [1] * 8, "inputs": [0], "targets": [0], "seed": 1})
+    wide = State.from_data({"layers": [16, 16], "inputs": [0] * 16, "targets": [0] * 16})
     assert ops.work(deep) > ops.work(wide)  # 7 layers of numpy calls outweigh 272 parameters
 
 
@@ -64,8 +64,8 @@ def test_a_trained_network_stays_read_only():
             trainer.close()
 
     result = _run(once)
-    assert result.network.to_data() == train(CLASSIC_NET, 2).network.to_data()
-    assert not any(w.flags.writeable for w in result.network.weights)
+    assert result.state.to_data() == train(CLASSIC_NET, 2).state.to_data()
+    assert not any(w.flags.writeable for w in result.state.network.weights)
 
 
 def test_a_network_changed_while_training_is_not_overwritten(client, classic):

@@ -227,7 +227,7 @@ def test_on_the_full_page_a_small_networks_every_number_has_a_field_on_the_graph
         targets = {
             f"target_{ids.neuron_name(layers, len(layers) - 1, j)}" for j in range(layers[-1])
         }
-        assert on_graph == {*s.network.param_names(), *inputs, *targets}, layers
+        assert on_graph == {*s.state.network.param_names(), *inputs, *targets}, layers
 
 
 def test_a_picture_is_made_wider_for_its_fields_but_not_too_wide_to_read():
@@ -529,7 +529,7 @@ def test_a_layers_formulas_are_one_conversion_however_wide():
         s = ops.create({"layers": [2, width, width, 2], "inputs": [1, 0], "targets": [0, 1]})
         for cached in (mathml._template, mathml._name, mathml._name_shape):
             cached.cache_clear()
-        for _ in ops.phases(s.network.depth):
+        for _ in ops.phases(s.state.network.depth):
             build(s, Prefs(), "en")
             s = ops.next_phase(s)
         return mathml._template.cache_info().misses

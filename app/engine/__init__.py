@@ -7,7 +7,8 @@ Notation (the tutorial's, used everywhere in backprop-lab):
     biases[l][j]       bias into neuron j of layer l+1
     net                a neuron's total input, Σ_i w_ji · out_i + b_j
     out                a neuron's output f(net); the input layer's out is the inputs
-    E                  the loss, E_total = Σ_o loss(target_o, out_o)
+    E                  the loss, E_total = Σ_o loss(target_o, out_o); of a batch, the mean
+                       over its samples
     dE_dout            ∂E/∂out
     dout_dnet          ∂out/∂net = f'(net)
     delta              δ = ∂E/∂net = ∂E/∂out · ∂out/∂net
@@ -24,36 +25,35 @@ it returns plain data for others to draw.
 """
 
 from app.engine.activation import ACTIVATIONS, Activation
-from app.engine.backprop import (
-    Backward,
-    Forward,
-    Trace,
-    TrainResult,
-    backward,
-    forward,
-    trace,
-    train,
-)
+from app.engine.backprop import Backward, Forward, Trace, backward, forward
 from app.engine.errors import InvalidInput
+from app.engine.iterate import TrainResult, iterate, trace, train
 from app.engine.loss import LOSSES, Loss
 from app.engine.network import LIMITS, Network, bias_name, parse_param_name, weight_name
 from app.engine.phase import phases
+from app.engine.state import FIELDS, PRESETS, Data, State, Training
 
 __all__ = [
     "ACTIVATIONS",
+    "FIELDS",
     "LIMITS",
     "LOSSES",
+    "PRESETS",
     "Activation",
     "Backward",
+    "Data",
     "Forward",
     "InvalidInput",
     "Loss",
     "Network",
+    "State",
     "Trace",
     "TrainResult",
+    "Training",
     "backward",
     "bias_name",
     "forward",
+    "iterate",
     "parse_param_name",
     "phases",
     "trace",

@@ -1,7 +1,10 @@
-"""One training iteration: the forward pass, the backward pass and the update.
+"""One pass of backpropagation over a batch: the forward pass, the backward pass and the
+update, as in Nielsen's `backprop(x, y)` with the samples as the rows of a matrix.
 
-Every quantity of the tutorial's derivation is kept, named as there, so that it can be
-shown. All gradients are taken with the parameters from before the update.
+Every quantity of the tutorial's derivation is kept, named as there and per sample (one
+row each), so that it can be shown; `at(k)` is sample k's own. The batch's loss is the
+mean over its samples, so its gradients are the mean of theirs. All gradients are taken
+with the parameters from before the update.
 """
 
 from dataclasses import dataclass
@@ -20,7 +23,14 @@ class Forward:
     net: list[Array]  # per non-input layer: Σ w·out + b
     out: list[Array]  # per layer, input layer first: f(net)
     losses: Array  # per output neuron: E_o
-    loss: float  # E_total
+    loss: float  # E_total (of a batch: the mean over its samples)
+
+    def at(self, k: int) -> "Forward":
+        """Sample k's forward pass, each array one row of the batch's."""
+        losses = self.losses[k]
+        return Forward(
+            [n[k] for n in self.net], [o[k] for o in self.out], losses, float(losses.sum())
+        )
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,20 @@ class Backward:
     weight_grads: list[Array]  # shape of weights: ∂E/∂w_ji = δ_j · out_i
     bias_grads: list[Array]  # shape of biases: ∂E/∂b_j = δ_j
 
+    def at(self, k: int) -> "Backward":
+        """Sample k's backward pass (its own loss's derivatives)."""
+        return Backward(*([a[k] for a in part] for part in self._parts()))
+
+    def _parts(self) -> tuple[list[Array], ...]:
+        return (
+            self.dE_dout,
+            self.dE_dout_terms,
+            self.dout_dnet,
+            self.deltas,
+            self.weight_grads,
+            self.bias_grads,
+        )
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -39,8 +63,21 @@ class Trace:
 
     forward: Forward
     backward: Backward
+    weight_grads: list[Array]  # the batch's: the mean of its samples' ∂E/∂w
+    bias_grads: list[Array]  # the batch's ∂E/∂b
     weights: list[Array]  # w⁺ = w − η · ∂E/∂w
     biases: list[Array]  # b⁺ = b − η · ∂E/∂b if update_biases, else b
+
+    def at(self, k: int) -> "Trace":
+        """Sample k's forward and backward pass, beside the batch's gradients and update."""
+        return Trace(
+            self.forward.at(k),
+            self.backward.at(k),
+            self.weight_grads,
+            self.bias_grads,
+            self.weights,
+            self.biases,
+        )
 
     @property
     def finite(self) -> bool:
@@ -60,72 +97,63 @@ class Trace:
         return bool(np.isfinite(np.concatenate([p.ravel() for p in parts])).all())
 
 
-def forward(network: Network) -> Forward:
+def forward(network: Network, inputs: Array, targets: Array) -> Forward:
+    """The forward pass of a batch: inputs and targets have one row per sample."""
     net: list[Array] = []
-    out: list[Array] = [network.inputs]
+    out: list[Array] = [inputs]
     for w, b, name in zip(network.weights, network.biases, network.activations):
-        net.append(w @ out[-1] + b)
+        net.append(out[-1] @ w.T + b)
         out.append(ACTIVATIONS[name].f(net[-1]))
-    losses = LOSSES[network.loss].loss(network.targets, out[-1])
-    return Forward(net, out, losses, float(losses.sum()))
+    losses = LOSSES[network.loss].loss(targets, out[-1])
+    return Forward(net, out, losses, float(losses.sum()) / len(losses))
 
 
-def backward(network: Network, fwd: Forward) -> Backward:
+def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     depth = network.depth
     dE_dout: list[Array] = [None] * depth  # type: ignore[list-item]
     terms: list[Array] = [None] * depth  # type: ignore[list-item]
     dout_dnet: list[Array] = [None] * depth  # type: ignore[list-item]
     deltas: list[Array] = [None] * depth  # type: ignore[list-item]
-    dE_dout[-1] = LOSSES[network.loss].dloss(network.targets, fwd.out[-1])
+    dE_dout[-1] = LOSSES[network.loss].dloss(targets, fwd.out[-1])
     for l in reversed(range(depth)):
         if l < depth - 1:
             # ∂E/∂out_i = Σ_j δ_j · w_ji: every path from neuron i to the loss, summed.
-            dE_dout[l] = terms[l + 1].sum(axis=0)
+            dE_dout[l] = terms[l + 1].sum(axis=1)
         dout_dnet[l] = ACTIVATIONS[network.activations[l]].df(fwd.net[l], fwd.out[l + 1])
         deltas[l] = dE_dout[l] * dout_dnet[l]
-        terms[l] = deltas[l][:, None] * network.weights[l]
-    weight_grads = [d[:, None] * o for d, o in zip(deltas, fwd.out)]  # δ_j · out_i
+        terms[l] = deltas[l][:, :, None] * network.weights[l]
+    # δ_j · out_i, per sample
+    weight_grads = [d[:, :, None] * o[:, None, :] for d, o in zip(deltas, fwd.out)]
     return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas))
 
 
-def update(network: Network, bwd: Backward) -> tuple[list[Array], list[Array]]:
+def update(
+    network: Network, grads: tuple[list[Array], list[Array]], lr: float, update_biases: bool
+) -> tuple[list[Array], list[Array]]:
     """Plain gradient descent: w⁺ = w − η · ∂E/∂w (biases too, if update_biases)."""
-    lr = network.learning_rate
-    weights = [w - lr * g for w, g in zip(network.weights, bwd.weight_grads)]
-    if network.update_biases:
-        biases = [b - lr * g for b, g in zip(network.biases, bwd.bias_grads)]
+    weight_grads, bias_grads = grads
+    weights = [w - lr * g for w, g in zip(network.weights, weight_grads)]
+    if update_biases:
+        biases = [b - lr * g for b, g in zip(network.biases, bias_grads)]
     else:
         biases = list(network.biases)
     return weights, biases
 
 
-def trace(network: Network) -> Trace:
-    """One whole iteration of `network`, with every intermediate quantity."""
+def passes(
+    network: Network, inputs: Array, targets: Array, lr: float, update_biases: bool
+) -> Trace:
+    """One whole iteration of `network` on a batch, with every intermediate quantity."""
     with np.errstate(all="ignore"):  # overflow shows up as Trace.finite, not a warning
-        fwd = forward(network)
-        bwd = backward(network, fwd)
-        weights, biases = update(network, bwd)
-    return Trace(fwd, bwd, weights, biases)
+        fwd = forward(network, inputs, targets)
+        bwd = backward(network, fwd, targets)
+        grads = _mean(bwd.weight_grads), _mean(bwd.bias_grads)
+        weights, biases = update(network, grads, lr, update_biases)
+    return Trace(fwd, bwd, *grads, weights, biases)
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    network: Network  # the last network whose numbers were all finite
-    losses: list[float]  # E_total after each completed iteration
-    diverged_at: int | None  # the iteration whose numbers stopped being finite, if any
-
-
-def train(network: Network, iterations: int) -> TrainResult:
-    """Run iterations; stop before the first one whose numbers are not all finite."""
-    losses: list[float] = []
-    t = trace(network)
-    for k in range(1, iterations + 1):
-        if not t.finite:
-            return TrainResult(network, losses, diverged_at=k)
-        candidate = network.with_params(tuple(t.weights), tuple(t.biases))
-        after = trace(candidate)
-        if not after.finite:
-            return TrainResult(network, losses, diverged_at=k)
-        network, t = candidate, after
-        losses.append(t.forward.loss)
-    return TrainResult(network, losses, diverged_at=None)
+def _mean(per_sample: list[Array]) -> list[Array]:
+    """The mean over the samples (a batch's first axis): numpy's mean, without its overhead
+    per call (most of an iteration's time on small networks)."""
+    n = len(per_sample[0])
+    return [g[0] for g in per_sample] if n == 1 else [g.sum(axis=0) / n for g in per_sample]

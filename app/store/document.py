@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from app.engine import Network
+from app.engine import State
 from app.session import Entry, History, Session
 
 SCHEMA = 1
@@ -27,7 +27,7 @@ class Unreadable(ValueError):
 
 def state(session: Session) -> dict[str, Any]:
     return {
-        "network": session.network.to_data(),
+        "network": session.state.to_data(),
         "iteration": session.iteration,
         "phase": session.phase,
         "previous": None if session.previous is None else session.previous.to_data(),
@@ -39,10 +39,10 @@ def restore(session: Session, data: dict[str, Any]) -> Session:
     previous = data["previous"]
     return replace(
         session,
-        network=Network.from_data(data["network"]),
+        state=State.from_data(data["network"]),
         iteration=data["iteration"],
         phase=data["phase"],
-        previous=None if previous is None else Network.from_data(previous),
+        previous=None if previous is None else State.from_data(previous),
     )
 
 
@@ -81,10 +81,10 @@ def decode(raw: bytes, version: int) -> Session:
         while schema < SCHEMA:
             doc = MIGRATIONS[schema](doc)
             schema = doc["schema"] = schema + 1
-        initial = Network.from_data(doc["initial"])
+        initial = State.from_data(doc["initial"])
         h = doc["history"]
         session = Session(
-            network=initial,
+            state=initial,
             initial=initial,
             id=doc["id"],
             code=doc["code"],

@@ -7,7 +7,7 @@ so that nothing typed is lost.
 
 from dataclasses import dataclass
 
-from app.engine import Network, parse_param_name
+from app.engine import State, parse_param_name
 from app.view import ids
 from app.view.layout import DIGITS
 from app.view.numbers import fmt_input
@@ -48,8 +48,9 @@ def _fit(value: str) -> str | None:
 
 
 class Fields:
-    def __init__(self, network: Network, precision: int, invalid: Invalid | None, t: dict):
-        self.network, self.precision, self.invalid, self.t = network, precision, invalid, t
+    def __init__(self, state: State, precision: int, invalid: Invalid | None, t: dict):
+        self.network, self.data, self.training = state.network, state.data, state.training
+        self.precision, self.invalid, self.t = precision, invalid, t
 
     def _make(self, name: str, label: str, number: float, where: str) -> Field:
         invalid = self.invalid
@@ -65,12 +66,12 @@ class Fields:
 
     def input(self, j: int, where: str = "graph") -> Field:
         name = ids.neuron_name(self.network.layers, 0, j)
-        return self._make(name, name, self.network.inputs[j], where)
+        return self._make(name, name, self.data.inputs[j], where)
 
     def target(self, j: int, where: str = "graph") -> Field:
         o = ids.neuron_name(self.network.layers, self.network.depth, j)
         label = f"{self.t['target']} {o}"
-        return self._make(f"target_{o}", label, self.network.targets[j], where)
+        return self._make(f"target_{o}", label, self.data.targets[j], where)
 
     def learning_rate(self) -> Field:
-        return self._make("learning_rate", "η", self.network.learning_rate, "table")
+        return self._make("learning_rate", "η", self.training.learning_rate, "table")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from app.engine import Network, Trace, bias_name, weight_name
+from app.engine import State, Trace, bias_name, weight_name
 from app.view import ids
 from app.view.mathml import Bare, named, render, shift
 from app.view.numbers import fmt
@@ -72,9 +72,10 @@ def _slash(top: str, bottom: str) -> str:
 class Iteration:
     """One iteration's numbers with the names to write them."""
 
-    def __init__(self, network: Network, trace: Trace, precision: int):
-        self.network, self.trace, self.precision = network, trace, precision
-        self.layers = network.layers
+    def __init__(self, state: State, trace: Trace, precision: int):
+        self.network, self.data, self.training = state.network, state.data, state.training
+        self.trace, self.precision = trace, precision
+        self.layers = self.network.layers
 
     def math(self, latex: str, *values: float | Bare) -> Markup:
         return render(latex, values, self.precision)
@@ -172,7 +173,7 @@ class Iteration:
             Line(
                 self.math(
                     rf"= {nums} = @2",
-                    self.network.targets[j],
+                    self.data.targets[j],
                     self.trace.forward.out[L][j],
                     Bare(value),
                 )
@@ -219,7 +220,7 @@ class Iteration:
             Line(
                 self.math(
                     rf"= {dloss_num} \cdot {shift(dact_num, 2)}",
-                    self.network.targets[j],
+                    self.data.targets[j],
                     self.trace.forward.out[l + 1][j],
                     *dact_values,
                 )
@@ -296,7 +297,7 @@ class Iteration:
         num = self.math(
             r"= @0 - @1 \cdot @2 = @3",
             Bare(self.network.weights[l][j, i]),
-            self.network.learning_rate,
+            self.training.learning_rate,
             self.trace.backward.weight_grads[l][j, i],
             Bare(value),
         )
@@ -308,7 +309,7 @@ class Iteration:
         line = self.math(
             rf"{self.b(l, j)}^{{+}} = @0 - @1 \cdot @2 = @3",
             Bare(self.network.biases[l][j]),
-            self.network.learning_rate,
+            self.training.learning_rate,
             self.trace.backward.bias_grads[l][j],
             Bare(value),
         )
@@ -317,7 +318,7 @@ class Iteration:
     def update_rule(self) -> Formula:
         line = self.math(
             rf"w^{{+}} = w - \eta \cdot {_slash(E_TOTAL, 'w')}, \quad \eta = @0",
-            Bare(self.network.learning_rate),
+            Bare(self.training.learning_rate),
         )
         return self.done(ids.explain_item("update", "rule"), [Line(line)], None)
 
@@ -333,7 +334,7 @@ class Iteration:
         dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
         if l + 1 == L:
             dE_sym, dE_num = (t.replace("X", X) for t in DLOSS[self.network.loss])
-            dE_values = [self.network.targets[j], self.trace.forward.out[L][j]]
+            dE_values = [self.data.targets[j], self.trace.forward.out[L][j]]
         else:
             dE_sym, dE_num, dE_values, _ = self._paths(l, j)
         lines = [Line(self.math(rf"{_d(E_TOTAL, p)} = {dE} \cdot {dact} \cdot {dnet}"))]

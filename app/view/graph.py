@@ -111,7 +111,7 @@ class Overlay:
 
 
 def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = False) -> Graph:
-    net, tr = stage.shown, stage.trace
+    net, tr = stage.shown.network, stage.trace
     layers, depth, p = net.layers, net.depth, stage.precision
     g = layout(layers, present)
     f, b = tr.forward, tr.backward
@@ -176,7 +176,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
             ids.edge(name), name, *start, *end, style, sign, active, chosen, bias, "\n".join(lines)
         )
 
-    shown = stage.shown
+    shown = stage.shown.network
     edges: list[Edge] = []
     for l in range(depth):
         for j in range(layers[l + 1]):
@@ -220,7 +220,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
 def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
     """The edit fields on the graph, where the layout put them: each input left of its
     neuron, each target right of its neuron, each weight and bias on its edge."""
-    net = stage.current
+    net = stage.current.network
     layers, depth = net.layers, net.depth
     g: Geometry = layout(layers, present)
     placed: list[Placed] = []
@@ -242,6 +242,9 @@ def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
             name = bias_name(l, j)
             if name in g.fields:
                 place(
-                    fields.param(name), g.fields[name], "edge", stage.updated and net.update_biases
+                    fields.param(name),
+                    g.fields[name],
+                    "edge",
+                    stage.updated and stage.current.training.update_biases,
                 )
     return Overlay(g.width, g.height, g.sizes.field_font, tuple(placed))

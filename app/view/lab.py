@@ -185,7 +185,7 @@ def build(
     fields = Fields(stage.current, prefs.precision, invalid, t)
     selected = _selected(stage, prefs.selected)
     present = prefs.present == "on"
-    count = len(stage.shown.param_names())
+    count = len(stage.shown.network.param_names())
     fold = Fold(count, prefs.table == "on") if count > MAX_TABLE_ROWS else None
 
     def draw(region: str, part):
@@ -209,7 +209,7 @@ def build(
         chain=draw("chain", lambda: _chain(stage, it, selected, t)),
         timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
-        eta=draw("weights", lambda: fmt(stage.shown.learning_rate, prefs.precision)),
+        eta=draw("weights", lambda: fmt(stage.shown.training.learning_rate, prefs.precision)),
         message=message,
         error=error,
         invalid=invalid,
@@ -256,7 +256,7 @@ def _pill(phase: str, t: dict) -> str:
 
 
 def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
-    phase, layers, depth = stage.phase, stage.shown.layers, stage.depth
+    phase, layers, depth = stage.phase, stage.shown.network.layers, stage.depth
     title = phase_label(phase, depth, t)
     kind, _, k = phase.partition(":")
     if kind == "forward":
@@ -273,7 +273,7 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
             for j in range(layers[l + 1])
         )
         grads = [partial(it.grad, l, j, i) for j in range(layers[l + 1]) for i in range(layers[l])]
-        if stage.shown.update_biases:
+        if stage.shown.training.update_biases:
             grads += [partial(it.bias_grad, l, j) for j in range(layers[l + 1])]
         text = t["ex_backward_output" if int(k) == depth else "ex_backward_hidden"]
         return Explanation(title, text, (Section("δ", deltas), _listed("∂E/∂w", grads, t)))
@@ -286,7 +286,7 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
             for i in range(layers[l])
         ]
         text = t["ex_update"]
-        if stage.shown.update_biases:
+        if stage.shown.training.update_biases:
             text += " " + t["ex_update_biases"]
             formulas += [
                 partial(it.bias_update, l, j) for l in range(depth) for j in range(layers[l + 1])
@@ -297,7 +297,7 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
 
 def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
     """Every non-input neuron's δ, layer by layer from the output back (the order computed)."""
-    layers, depth = stage.shown.layers, stage.depth
+    layers, depth = stage.shown.network.layers, stage.depth
     sections = []
     for layer in range(depth, 0, -1):
         revealed = stage.backward(layer)
@@ -312,7 +312,7 @@ def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
 
 
 def _rows(stage: Stage) -> tuple[Row, ...]:
-    net, tr, p = stage.shown, stage.trace, stage.precision
+    net, tr, p = stage.shown.network, stage.trace, stage.precision
     f, b, layers = tr.forward, tr.backward, net.layers
     rows = []
     for l in range(net.depth):
@@ -339,7 +339,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
             name = bias_name(l, j)
             new = None
             if stage.updated:
-                new = fmt(tr.biases[l][j], p) if net.update_biases else "fixed"
+                new = fmt(tr.biases[l][j], p) if stage.shown.training.update_biases else "fixed"
             rows.append(
                 Row(
                     ids.grad_row(name),
@@ -359,7 +359,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
 def _selected(stage: Stage, wanted: str) -> str:
     """The parameter whose chain rule is shown: the one chosen, if this network has it;
     else the first weight into the output layer (w5 in the classic network)."""
-    layers = stage.shown.layers
+    layers = stage.shown.network.layers
     if wanted:
         try:
             parse_param_name(layers, wanted)
@@ -370,21 +370,21 @@ def _selected(stage: Stage, wanted: str) -> str:
 
 
 def _chain(stage: Stage, it: Iteration, selected: str, t: dict) -> Chain:
-    kind, l, j, i = parse_param_name(stage.shown.layers, selected)
+    kind, l, j, i = parse_param_name(stage.shown.network.layers, selected)
     revealed = stage.backward(l + 1)
     formula = it.chain(kind, l, j, i, revealed)
     pending = None if revealed else t["chain_pending"].format(layer=l + 1)
-    return Chain(selected, tuple(stage.shown.param_names()), formula, pending)
+    return Chain(selected, tuple(stage.shown.network.param_names()), formula, pending)
 
 
 def _params(stage: Stage, fields: Fields, t: dict) -> Params:
-    net = stage.current
+    net = stage.current.network
     layers = net.layers
     return Params(
         inputs=tuple(fields.input(j, "table") for j in range(layers[0])),
         targets=tuple(fields.target(j, "table") for j in range(layers[-1])),
         learning_rate=fields.learning_rate(),
-        update_biases=net.update_biases,
+        update_biases=stage.current.training.update_biases,
         activations=tuple(
             Choice(
                 f"activation_{k + 1}",
@@ -402,7 +402,7 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
 
 def trained(t: dict, precision: int, before: Session, after: Session, result: Training) -> str:
     """What training did, in words: how many iterations, E_total before and after."""
-    start = trace(before.network).forward.loss
+    start = trace(before.state).forward.loss
     end = result.losses[-1] if result.losses else start
     text = t["trained"].format(
         done=after.iteration - before.iteration,
@@ -475,7 +475,7 @@ def changes(
     if before is None:
         return list(on_show), build(after, prefs, lang, message, invalid, error, on_show, owner)
     rest = [r for r in on_show if r not in ALWAYS]
-    if typed is None and before.network is after.network:  # a phase step: the same fields
+    if typed is None and before.state is after.state:  # a phase step: the same fields
         rest = [r for r in rest if r not in ("fields", "params")]
     candidates = [r for r in on_show if r in ALWAYS or r in rest]
     new = build(after, prefs, lang, message, invalid, error, candidates, owner)

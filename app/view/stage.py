@@ -8,7 +8,7 @@ non-input layer.
 
 from dataclasses import dataclass
 
-from app.engine import Network, Trace
+from app.engine import State, Trace
 from app.engine.phase import reached
 from app.session import Session
 
@@ -16,18 +16,18 @@ from app.session import Session
 @dataclass(frozen=True)
 class Stage:
     phase: str
-    shown: Network  # the network whose iteration is on show (before the update, in update)
-    current: Network  # the parameters now: what the edit fields hold
+    shown: State  # the state whose iteration is on show (before the update, in update)
+    current: State  # the parameters now: what the edit fields hold
     trace: Trace
     precision: int
 
     @classmethod
     def of(cls, session: Session, precision: int) -> "Stage":
-        return cls(session.phase, session.shown, session.network, session.trace(), precision)
+        return cls(session.phase, session.shown, session.state, session.trace(), precision)
 
     @property
     def depth(self) -> int:
-        return self.shown.depth
+        return self.shown.network.depth
 
     def forward(self, layer: int) -> bool:
         return layer == 0 or reached(self.phase, self.depth, f"forward:{layer}")

@@ -1,0 +1,230 @@
+"""A network's whole state, in three parts: what the network is (`Network`), what it learns
+from (`Data`) and how it is trained (`Training`).
+
+One table, `FIELDS`, names every field of the state with its part, JSON type, default,
+check and one-line doc: it drives reading the state from plain data (`State.from_data`,
+the one place it is checked), writing it back (`State.to_data`), the list of field names
+and the API's schema docs. A field is added here, once.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from app.engine.activation import ACTIVATIONS
+from app.engine.errors import InvalidInput
+from app.engine.loss import LOSSES
+from app.engine.network import LIMITS, Array, Network, checked_layers, frozen
+
+REQUIRED = object()  # the default of a field that must be given
+
+
+@dataclass(frozen=True)
+class Data:
+    """The one training sample (the tutorial's)."""
+
+    inputs: Array  # shape (layers[0],)
+    targets: Array  # shape (layers[-1],)
+
+
+@dataclass(frozen=True)
+class Training:
+    learning_rate: float  # η, in w⁺ = w − η · ∂E/∂w
+    update_biases: bool  # whether the update changes the biases too
+    seed: int | None  # what the parameters not given were drawn from
+
+
+@dataclass(frozen=True)
+class State:
+    network: Network
+    data: Data
+    training: Training
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "State":
+        """Check plain data (lists and numbers), field by field, and build a state from it.
+
+        Missing weights or biases are drawn uniformly in ±0.5 from `seed` (itself drawn
+        if missing, and kept, so that the same state can be made again).
+        """
+        layers = checked_layers(data.get("layers"))
+        data = _drawn(data, layers)
+        parts: dict[str, dict[str, Any]] = {"network": {}, "data": {}, "training": {}}
+        for f in FIELDS:
+            value = data.get(f.name)
+            if value is None:
+                if f.default is REQUIRED:
+                    raise InvalidInput(f.name, "required")
+                value = f.default
+            parts[f.part][f.name] = f.check(value, layers)
+        return cls(
+            Network(**parts["network"]), Data(**parts["data"]), Training(**parts["training"])
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The state as plain data, the inverse of `from_data`."""
+        return {f.name: _plain(getattr(getattr(self, f.part), f.name)) for f in FIELDS}
+
+    def with_params(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> "State":
+        """The same state with other parameters (already checked, e.g. by an update)."""
+        return replace(self, network=self.network.with_params(weights, biases))
+
+
+def _drawn(data: dict[str, Any], layers: tuple[int, ...]) -> dict[str, Any]:
+    """The data with the weights and biases not given drawn from its seed."""
+    weights, biases, seed = data.get("weights"), data.get("biases"), data.get("seed")
+    if weights is not None and biases is not None:
+        return data
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    rng = np.random.default_rng(_seed(seed, layers))
+    r = LIMITS["init_range"]
+    if weights is None:
+        weights = [rng.uniform(-r, r, (n, m)) for m, n in zip(layers, layers[1:])]
+    if biases is None:
+        biases = [rng.uniform(-r, r, n) for n in layers[1:]]
+    return data | {"weights": weights, "biases": biases, "seed": seed}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# The checks: each takes the value given (or the default) and the layers.
+
+
+def _activations(value: Any, layers: tuple[int, ...]) -> tuple[str, ...]:
+    depth = len(layers) - 1
+    if isinstance(value, list | tuple) and not value:  # the default: sigmoid everywhere
+        value = ["sigmoid"] * depth
+    if not isinstance(value, list | tuple) or len(value) != depth:
+        raise InvalidInput("activations", f"expected {depth} (one per non-input layer)")
+    for k, name in enumerate(value):
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            known = ", ".join(ACTIVATIONS)
+            raise InvalidInput(f"activations[{k}]", f"unknown activation {name!r} ({known})")
+    return tuple(value)
+
+
+def _loss(value: Any, layers: tuple[int, ...]) -> str:
+    if not isinstance(value, str) or value not in LOSSES:
+        raise InvalidInput("loss", f"unknown loss {value!r} ({', '.join(LOSSES)})")
+    return value
+
+
+def _weights(value: Any, layers: tuple[int, ...]) -> tuple[Array, ...]:
+    depth = len(layers) - 1
+    if not isinstance(value, list | tuple) or len(value) != depth:
+        raise InvalidInput("weights", f"expected {depth} matrices (one per layer pair)")
+    return tuple(
+        frozen(w, f"weights[{l}]", (n, m))
+        for l, (w, m, n) in enumerate(zip(value, layers, layers[1:]))
+    )
+
+
+def _biases(value: Any, layers: tuple[int, ...]) -> tuple[Array, ...]:
+    depth = len(layers) - 1
+    if not isinstance(value, list | tuple) or len(value) != depth:
+        raise InvalidInput("biases", f"expected {depth} vectors (one per non-input layer)")
+    return tuple(frozen(b, f"biases[{l}]", (n,)) for l, (b, n) in enumerate(zip(value, layers[1:])))
+
+
+def _learning_rate(value: Any, layers: tuple[int, ...]) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise InvalidInput("learning_rate", "must be a finite number")
+    if not 0 <= value <= LIMITS["max_learning_rate"]:
+        raise InvalidInput("learning_rate", f"must be in [0, {LIMITS['max_learning_rate']:g}]")
+    return float(value)
+
+
+def _flag(name: str) -> Callable[[Any, tuple[int, ...]], bool]:
+    def check(value: Any, layers: tuple[int, ...]) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidInput(name, "must be true or false")
+        return value
+
+    return check
+
+
+def _seed(value: Any, layers: tuple[int, ...]) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
+        raise InvalidInput("seed", "must be a whole number from 0 to 2**53 - 1")
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    part: str  # "network", "data" or "training": where it lives in the state
+    type: str  # its JSON type, for the docs
+    default: Any  # REQUIRED if it must be given
+    check: Callable[[Any, tuple[int, ...]], Any]  # the value as kept, or InvalidInput
+    doc: str
+
+
+FIELDS = (
+    Field("layers", "network", "integer[]", REQUIRED, lambda v, layers: layers,
+          "Neurons per layer, input first, e.g. [2, 2, 2]."),
+    Field("activations", "network", "string[]", (), _activations,
+          "One per non-input layer: " + ", ".join(ACTIVATIONS) + "."),
+    Field("loss", "network", "string", "half_sse", _loss,
+          "The loss of one sample: " + ", ".join(LOSSES) + "."),
+    Field("weights", "network", "number[][][]", REQUIRED, _weights,
+          "weights[l][j][i]: from neuron i of layer l to neuron j of layer l+1."),
+    Field("biases", "network", "number[][]", REQUIRED, _biases,
+          "biases[l][j]: into neuron j of layer l+1 (named b{l+1}_{j+1})."),
+    Field("inputs", "data", "number[]", REQUIRED,
+          lambda v, layers: frozen(v, "inputs", (layers[0],)),
+          "The training sample's inputs, one per input neuron."),
+    Field("targets", "data", "number[]", REQUIRED,
+          lambda v, layers: frozen(v, "targets", (layers[-1],)),
+          "The training sample's targets, one per output neuron."),
+    Field("learning_rate", "training", "number", 0.5, _learning_rate,
+          "η, the step size of the update w⁺ = w − η · ∂E/∂w."),
+    Field("update_biases", "training", "boolean", False, _flag("update_biases"),
+          "Whether the update changes the biases too (the tutorial's keeps them)."),
+    Field("seed", "training", "integer", None, _seed,
+          "Seeds the uniform ±0.5 draw of weights and biases that are not given."),
+)  # fmt: skip
+NAMES = tuple(f.name for f in FIELDS)
+DOCS = {f.name: f.doc for f in FIELDS}
+
+CLASSIC = {
+    "layers": [2, 2, 2],
+    "activations": ["sigmoid", "sigmoid"],
+    "loss": "half_sse",
+    "weights": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
+    "biases": [[0.35, 0.35], [0.60, 0.60]],
+    "inputs": [0.05, 0.10],
+    "targets": [0.01, 0.99],
+    "learning_rate": 0.5,
+    "update_biases": False,
+}
+
+# The tutorial's sample, loss and η, which the other built-in scenarios keep.
+SAMPLE = {k: CLASSIC[k] for k in ("loss", "inputs", "targets", "learning_rate")}
+# Built-in scenarios beside the tutorial's: what a teacher shows next.
+PRESETS: dict[str, dict[str, Any]] = {
+    "classic": CLASSIC,
+    # The same network with tanh in the hidden layer: other ∂out/∂net, other δ_h.
+    "classic_tanh": CLASSIC | {"activations": ["tanh", "sigmoid"]},
+    # Large weights saturate the sigmoids: out ≈ 0 or 1, so ∂out/∂net ≈ 0 and the gradients
+    # vanish (the reason for careful initialisation).
+    "saturated": CLASSIC | {"weights": [[[1.5, 2.0], [2.5, 3.0]], [[4.0, 4.5], [5.0, 5.5]]]},
+    # Two hidden layers of three: the chain rule through a deeper network.
+    "deep": SAMPLE
+    | {"layers": [2, 3, 3, 2], "activations": ["sigmoid"] * 3, "update_biases": False, "seed": 7},
+    # ReLU hidden neurons, a linear output: a neuron whose net is negative passes no
+    # gradient back (δ = 0), one whose net is positive passes it unchanged.
+    "relu": SAMPLE
+    | {"layers": [2, 3, 2], "activations": ["relu", "linear"], "update_biases": True, "seed": 3},
+}
