@@ -26,6 +26,8 @@ REQUEST_LIMITS = {
     "id_chars": 64,  # as much of an unknown id as an error message repeats
     "weights_by_name": _MAX_WEIGHTS,  # keys of {"weights": {"w5": 0.3}}
     "biases_by_name": _MAX_BIASES,
+    "options": 16,  # keys of an initialiser's, optimiser's or schedule's {"name": …, …}
+    "option_items": 100,  # numbers in one option's list (a schedule's milestones)
     "form_fields": 32,
     "form_field_bytes": 4096,
 }

@@ -3,7 +3,7 @@
 Types and ranges are checked here; shapes (which depend on `layers`) by the engine.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -46,6 +46,24 @@ LearningRate = Annotated[
 # Up to 2**53 - 1, the largest whole number every JSON reader takes exactly.
 Seed = Annotated[int, Field(strict=True, ge=0, le=2**53 - 1), BeforeValidator(_whole)]
 
+Word = Annotated[str, StringConstraints(max_length=REQUEST_LIMITS["name_chars"])]
+# An initialiser, optimiser or schedule: {"name": …, option: value}; the engine checks
+# which names and options there are.
+Choice = Annotated[
+    dict[
+        Word,
+        Annotated[bool, Field(strict=True)]
+        | Annotated[int, Field(strict=True)]
+        | Number
+        | Word
+        | Annotated[
+            list[Annotated[int, Field(strict=True)] | Number],
+            Field(max_length=REQUEST_LIMITS["option_items"]),
+        ],
+    ],
+    Field(max_length=REQUEST_LIMITS["options"]),
+]
+
 # Each field's one-line doc is the state's table's (app/engine/state.py).
 DOC = DOCS
 
@@ -67,6 +85,7 @@ class StateFields(_Strict):
         None, description=DOC["update_biases"]
     )
     seed: Seed | None = Field(None, description=DOC["seed"])
+    init: Choice | None = Field(None, description=DOC["init"])
 
 
 class CreateNetwork(StateFields):
@@ -105,6 +124,7 @@ class Scenario(BaseModel):
     learning_rate: float = Field(description=DOC["learning_rate"])
     update_biases: bool = Field(description=DOC["update_biases"])
     seed: int | None = Field(description=DOC["seed"])
+    init: dict[str, Any] = Field(description=DOC["init"])
 
 
 class Where(BaseModel):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.engine import InvalidInput, Network
+from app.engine import InvalidInput, State
 from app.engine.init import (
     DEFAULT,
     GAINS,
@@ -17,7 +17,7 @@ from app.engine.init import (
     draw_weights,
     gain,
 )
-from app.engine.network import CLASSIC
+from app.engine.state import CLASSIC
 from tests.conftest import required
 
 try:
@@ -39,26 +39,49 @@ def draw(spec, layers, seed):
     return draw_weights(spec, layers, rng), draw_biases(spec, layers, rng)
 
 
+def todays_draw(layers, rng):
+    """The lab's draw before initialisers: every weight, then every bias, in ±0.5."""
+    weights = [rng.uniform(-0.5, 0.5, (n, m)) for m, n in zip(layers, layers[1:])]
+    return weights, [rng.uniform(-0.5, 0.5, n) for n in layers[1:]]
+
+
 @pytest.mark.parametrize("spec", [None, DEFAULT, {"name": "uniform"}])
 @pytest.mark.parametrize("layers", [(2, 2, 2), (3, 5, 1), (16, 16, 16, 4)])
 def test_uniform_is_todays_draw(spec, layers):
     for seed in (0, 1, 7, 12345):
-        net = Network.from_data(
+        weights, biases = draw(spec, layers, seed)
+        old_weights, old_biases = todays_draw(layers, np.random.default_rng(seed))
+        for ours, theirs in zip(weights + biases, old_weights + old_biases):
+            np.testing.assert_array_equal(ours, theirs)
+        state = State.from_data(
             UNDRAWN
             | {"layers": list(layers), "activations": ["sigmoid"] * (len(layers) - 1)}
             | {"inputs": [0.0] * layers[0], "targets": [0.0] * layers[-1], "seed": seed}
+            | ({} if spec is None else {"init": spec})
         )
-        weights, biases = draw(spec, layers, seed)
-        for ours, theirs in zip(weights + biases, net.weights + net.biases):
+        for ours, theirs in zip(weights + biases, state.network.weights + state.network.biases):
             np.testing.assert_array_equal(ours, theirs)
 
 
 def test_biases_alone_are_todays_draw():
     """Given the weights, a network draws its biases first from its seed."""
-    net = Network.from_data(UNDRAWN | {"weights": CLASSIC["weights"], "seed": 5})
-    biases = draw_biases(None, net.layers, np.random.default_rng(5))
-    for ours, theirs in zip(biases, net.biases):
+    state = State.from_data(UNDRAWN | {"weights": CLASSIC["weights"], "seed": 5})
+    rng = np.random.default_rng(5)
+    old = [rng.uniform(-0.5, 0.5, n) for n in state.network.layers[1:]]
+    for ours, theirs in zip(old, state.network.biases):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_state_draws_with_its_initialiser_and_keeps_it():
+    spec = {"name": "xavier_normal", "gain": 2.0}
+    state = State.from_data(UNDRAWN | {"init": spec, "seed": 3})
+    weights, biases = draw(spec, state.network.layers, 3)
+    for ours, theirs in zip(weights + biases, state.network.weights + state.network.biases):
+        np.testing.assert_array_equal(ours, theirs)
+    assert state.to_data()["init"] == {"name": "xavier_normal", "gain": 2.0}
+    assert all(not b.any() for b in state.network.biases)  # xavier: zero biases
+    with pytest.raises(InvalidInput, match=r"^init\.gain: "):
+        State.from_data(UNDRAWN | {"init": {"name": "xavier_normal", "gain": -1}})
 
 
 @pytest.mark.parametrize("name", list(INITIALISERS))

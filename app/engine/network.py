@@ -20,7 +20,6 @@ LIMITS = {
     "max_hidden_layers": 6,
     "max_neurons": 16,
     "max_learning_rate": 1e6,
-    "init_range": 0.5,  # weights and biases not given are drawn uniformly in ±0.5
 }
 
 

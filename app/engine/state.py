@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from app.engine import init
 from app.engine.activation import ACTIVATIONS
 from app.engine.errors import InvalidInput
 from app.engine.loss import LOSSES
@@ -35,6 +36,7 @@ class Training:
     learning_rate: float  # η, in w⁺ = w − η · ∂E/∂w
     update_biases: bool  # whether the update changes the biases too
     seed: int | None  # what the parameters not given were drawn from
+    init: dict[str, Any]  # how they were drawn: an initialiser and its options
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class State:
     def from_data(cls, data: dict[str, Any]) -> "State":
         """Check plain data (lists and numbers), field by field, and build a state from it.
 
-        Missing weights or biases are drawn uniformly in ±0.5 from `seed` (itself drawn
-        if missing, and kept, so that the same state can be made again).
+        Missing weights or biases are drawn by `init` from `seed` (itself drawn if
+        missing, and kept, so that the same state can be made again).
         """
         layers = checked_layers(data.get("layers"))
         data = _drawn(data, layers)
@@ -81,11 +83,11 @@ def _drawn(data: dict[str, Any], layers: tuple[int, ...]) -> dict[str, Any]:
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     rng = np.random.default_rng(_seed(seed, layers))
-    r = LIMITS["init_range"]
+    spec = init.check(data.get("init"))
     if weights is None:
-        weights = [rng.uniform(-r, r, (n, m)) for m, n in zip(layers, layers[1:])]
+        weights = init.draw_weights(spec, layers, rng)
     if biases is None:
-        biases = [rng.uniform(-r, r, n) for n in layers[1:]]
+        biases = init.draw_biases(spec, layers, rng)
     return data | {"weights": weights, "biases": biases, "seed": seed}
 
 
@@ -193,7 +195,11 @@ FIELDS = (
     Field("update_biases", "training", "boolean", False, _flag("update_biases"),
           "Whether the update changes the biases too (the tutorial's keeps them)."),
     Field("seed", "training", "integer", None, _seed,
-          "Seeds the uniform ±0.5 draw of weights and biases that are not given."),
+          "Seeds the draw of the weights and biases that are not given."),
+    Field("init", "training", "object", None, lambda v, layers: init.check(v),
+          "How weights and biases not given are drawn: {\"name\": \"uniform\", \"a\": 0.5} "
+          "(the default), normal, xavier_uniform, xavier_normal, kaiming_uniform, "
+          "kaiming_normal, torch_default or zeros, with torch.nn.init's options."),
 )  # fmt: skip
 NAMES = tuple(f.name for f in FIELDS)
 DOCS = {f.name: f.doc for f in FIELDS}
