@@ -132,8 +132,9 @@ def new_network(form: Mapping[str, str]) -> dict[str, Any]:
             raise InvalidInput(f"layers[{k}]", f"must be from 1 to {LIMITS['max_neurons']}")
     layers = [int(n) for n in sizes]
     activation = form.get("activation", "sigmoid")
-    if activation not in ACTIVATIONS:
-        raise InvalidInput("activation", f"unknown activation ({', '.join(ACTIVATIONS)})")
+    every_layer = [name for name, a in ACTIVATIONS.items() if not a.output_only]
+    if activation not in every_layer:  # the form's one activation is every layer's
+        raise InvalidInput("activation", f"unknown activation ({', '.join(every_layer)})")
     classic = PRESETS["classic"]
     if layers == classic["layers"] and activation == "sigmoid":
         return {"preset": "classic"}

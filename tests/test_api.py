@@ -136,7 +136,7 @@ def test_openapi_documents_the_state_shape(client):
         ({"layers": [2, 0], "inputs": [0, 0], "targets": []}, "layers[1]"),
         ({"layers": [2] * 9, "inputs": [0, 0], "targets": [0, 0]}, "layers"),
         ({"layers": [2, 2], "inputs": [0, 0], "targets": [0, 0], "activations": ["x"]}, "activ"),
-        ({"layers": [2, 2], "inputs": [0, 0], "targets": [0, 0], "loss": "mse"}, "loss"),
+        ({"layers": [2, 2], "inputs": [0, 0], "targets": [0, 0], "loss": "hinge"}, "loss"),
         ({"preset": "xor"}, "preset"),
         ({"layers": [2, 2], "inputs": [0], "targets": [0, 0]}, "inputs"),
         ({"layers": [2, 2], "targets": [0, 0]}, "inputs"),

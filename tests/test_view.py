@@ -554,3 +554,42 @@ def test_a_number_longer_than_its_field_is_drawn_smaller_and_redrawn_once_typed(
     assert "fields" not in to_redraw(
         before, ops.patch(before, {"weights": {"w5": 0.3}}), Prefs(), "en", typed
     )
+
+
+def test_the_formula_tables_have_the_engines_names():
+    from app.engine import ACTIVATIONS, LOSSES
+    from app.view import formulas
+
+    assert set(formulas.ACTIVATION) == set(formulas.DACTIVATION) == set(ACTIVATIONS)
+    assert set(formulas.LOSS) == set(formulas.DLOSS) == set(LOSSES)
+    for loss, activation in formulas.FUSED_DELTA:
+        assert activation in LOSSES[loss].fused
+
+
+PAIRS = [("sigmoid", "half_sse"), ("tanh", "mse"), ("leaky_relu", "half_sse")]
+PAIRS += [("softmax", "mse"), ("sigmoid", "bce"), ("softmax", "cross_entropy")]
+
+
+@pytest.mark.parametrize("output,loss", PAIRS)
+def test_every_activation_and_loss_is_drawn_with_the_engines_numbers(output, loss):
+    data = {
+        "preset": "classic",
+        "activations": ["leaky_relu", output],
+        "loss": loss,
+        "targets": [0.25, 0.75],
+    }
+    s = at("update", data)
+    view = build(s, Prefs(), "en")
+    t = s.trace()
+    shown = deltas(view)
+    for k, name in enumerate(("o1", "o2")):
+        assert shown[ids.delta(name)] == numbers.fmt(t.backward.deltas[1][k])
+    w5 = view.chain.formula
+    assert w5.result == numbers.fmt(t.backward.weight_grads[1][0, 0])
+    first = plain(formula(view, ids.delta("o1")).lines[0].math)
+    if (output, loss) in (("softmax", "cross_entropy"),):
+        assert first == "δo1=outo1−targeto1"
+    if (output, loss) == ("sigmoid", "bce"):
+        assert first == "δo1=12(outo1−targeto1)"
+    if (output, loss) == ("softmax", "mse"):
+        assert "∑k" in first

@@ -41,10 +41,13 @@ class Backward:
     deltas: list[Array]  # per non-input layer: δ = ∂E/∂net
     weight_grads: list[Array]  # shape of weights: ∂E/∂w_ji = δ_j · out_i
     bias_grads: list[Array]  # shape of biases: ∂E/∂b_j = δ_j
+    # The output δ came from the loss and activation together (e.g. out − target), not
+    # through ∂E/∂out, which may then be infinite (out rounded to 0 or 1) and unused.
+    fused: bool = False
 
     def at(self, k: int) -> "Backward":
         """Sample k's backward pass (its own loss's derivatives)."""
-        return Backward(*([a[k] for a in part] for part in self._parts()))
+        return Backward(*([a[k] for a in part] for part in self._parts()), fused=self.fused)
 
     def _parts(self) -> tuple[list[Array], ...]:
         return (
@@ -87,7 +90,7 @@ class Trace:
             f.losses,
             *f.net,
             *f.out,
-            *b.dE_dout,
+            *(b.dE_dout[:-1] if b.fused else b.dE_dout),
             *b.dE_dout_terms,
             *b.deltas,
             *self.weights,
@@ -104,7 +107,7 @@ def forward(network: Network, inputs: Array, targets: Array) -> Forward:
     for w, b, name in zip(network.weights, network.biases, network.activations):
         net.append(out[-1] @ w.T + b)
         out.append(ACTIVATIONS[name].f(net[-1]))
-    losses = LOSSES[network.loss].loss(targets, out[-1])
+    losses = LOSSES[network.loss].loss(targets, out[-1], net[-1])
     return Forward(net, out, losses, float(losses.sum()) / len(losses))
 
 
@@ -114,17 +117,25 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     terms: list[Array] = [None] * depth  # type: ignore[list-item]
     dout_dnet: list[Array] = [None] * depth  # type: ignore[list-item]
     deltas: list[Array] = [None] * depth  # type: ignore[list-item]
-    dE_dout[-1] = LOSSES[network.loss].dloss(targets, fwd.out[-1])
+    loss = LOSSES[network.loss]
+    dE_dout[-1] = loss.dloss(targets, fwd.out[-1])
+    fused = loss.fused.get(network.activations[-1])
     for l in reversed(range(depth)):
         if l < depth - 1:
             # ∂E/∂out_i = Σ_j δ_j · w_ji: every path from neuron i to the loss, summed.
             dE_dout[l] = terms[l + 1].sum(axis=1)
-        dout_dnet[l] = ACTIVATIONS[network.activations[l]].df(fwd.net[l], fwd.out[l + 1])
-        deltas[l] = dE_dout[l] * dout_dnet[l]
+        act, net, out = ACTIVATIONS[network.activations[l]], fwd.net[l], fwd.out[l + 1]
+        dout_dnet[l] = act.df(net, out)
+        if l == depth - 1 and fused:
+            deltas[l] = fused(targets, out, net)
+        elif act.delta:
+            deltas[l] = act.delta(dE_dout[l], net, out)
+        else:
+            deltas[l] = dE_dout[l] * dout_dnet[l]
         terms[l] = deltas[l][:, :, None] * network.weights[l]
     # δ_j · out_i, per sample
     weight_grads = [d[:, :, None] * o[:, None, :] for d, o in zip(deltas, fwd.out)]
-    return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas))
+    return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas), bool(fused))
 
 
 def update(

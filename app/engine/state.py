@@ -62,9 +62,11 @@ class State:
                     raise InvalidInput(f.name, "required")
                 value = f.default
             parts[f.part][f.name] = f.check(value, layers)
-        return cls(
+        state = cls(
             Network(**parts["network"]), Data(**parts["data"]), Training(**parts["training"])
         )
+        _pairs(state.network, state.data)
+        return state
 
     def to_data(self) -> dict[str, Any]:
         """The state as plain data, the inverse of `from_data`."""
@@ -89,6 +91,35 @@ def _drawn(data: dict[str, Any], layers: tuple[int, ...]) -> dict[str, Any]:
     if biases is None:
         biases = init.draw_biases(spec, layers, rng)
     return data | {"weights": weights, "biases": biases, "seed": seed}
+
+
+def _pairs(network: Network, data: Data) -> None:
+    """Refuse what each field allows alone but not with the others: softmax on a hidden
+    layer, a loss without the output activation it is defined on, targets it cannot take."""
+    for k, name in enumerate(network.activations[:-1]):
+        if ACTIVATIONS[name].output_only:
+            raise InvalidInput(
+                f"activations[{k}]",
+                f"{name} couples the outputs of its layer: on the output layer only",
+            )
+    loss = LOSSES[network.loss]
+    if loss.activation and network.activations[-1] != loss.activation:
+        raise InvalidInput(
+            "loss",
+            f"{loss.name} is defined on {loss.activation} outputs: the output layer's "
+            f"activation is {network.activations[-1]}",
+        )
+    targets = data.targets
+    if loss.name == "bce" and not ((targets >= 0) & (targets <= 1)).all():
+        raise InvalidInput("targets", "bce takes targets from 0 to 1 (probabilities)")
+    if loss.name == "cross_entropy" and not (
+        (targets >= 0).all()
+        and abs(float(targets.sum(axis=-1).max()) - 1) <= 1e-9
+        and abs(float(targets.sum(axis=-1).min()) - 1) <= 1e-9
+    ):
+        raise InvalidInput(
+            "targets", "cross_entropy takes a distribution: targets ≥ 0 that sum to 1"
+        )
 
 
 def _plain(value: Any) -> Any:

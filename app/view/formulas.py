@@ -21,29 +21,72 @@ from app.view.numbers import fmt
 MAX_TERMS = 3  # sums with more terms than this are written with Σ (a longer line would not fit)
 E_TOTAL = r"E_{\mathrm{total}}"
 
-# ∂E/∂out of an output neuron, per loss: symbols (X is the neuron), then numbers
-# (slots @0 target, @1 out).
-DLOSS = {"half_sse": (r"-(\mathrm{target}_{X} - \mathrm{out}_{X})", r"-(@0 - @1)")}
+# Keyed by the engine's names (app/engine/activation.py, loss.py; a test checks that the
+# names agree). X is the neuron, #n the number of output neurons.
+# ∂E/∂out of an output neuron, per loss: symbols, then numbers (slots @0 target, @1 out).
+DLOSS = {
+    "half_sse": (r"-(\mathrm{target}_{X} - \mathrm{out}_{X})", r"-(@0 - @1)"),
+    "mse": (r"-\frac{2}{#n}(\mathrm{target}_{X} - \mathrm{out}_{X})", r"-\frac{2}{#n}(@0 - @1)"),
+    "bce": (
+        r"\frac{1}{#n} \cdot \frac{\mathrm{out}_{X} - \mathrm{target}_{X}}"
+        r"{\mathrm{out}_{X}(1 - \mathrm{out}_{X})}",
+        r"\frac{1}{#n} \cdot \frac{@1 - @0}{@1(1 - @1)}",
+    ),
+    "cross_entropy": (r"-\frac{\mathrm{target}_{X}}{\mathrm{out}_{X}}", r"-\frac{@0}{@1}"),
+}
 LOSS = {
     "half_sse": (
         r"\frac{1}{2}(\mathrm{target}_{X} - \mathrm{out}_{X})^{2}",
         r"\frac{1}{2}(@0 - @1)^{2}",
-    )
+    ),
+    "mse": (
+        r"\frac{1}{#n}(\mathrm{target}_{X} - \mathrm{out}_{X})^{2}",
+        r"\frac{1}{#n}(@0 - @1)^{2}",
+    ),
+    "bce": (
+        r"-\frac{1}{#n}(\mathrm{target}_{X} \log \mathrm{out}_{X} + (1 - \mathrm{target}_{X})"
+        r" \log(1 - \mathrm{out}_{X}))",
+        r"-\frac{1}{#n}(@0 \log @1 + (1 - @0) \log(1 - @1))",
+    ),
+    "cross_entropy": (
+        r"-\mathrm{target}_{X} \log \mathrm{out}_{X}",
+        r"-@0 \log @1",
+    ),
 }
-# ∂out/∂net per activation: symbols, numbers (slot @0 out, @1 net).
+# δ of an output neuron where the loss and its activation cancel (the engine's `fused`).
+FUSED_DELTA = {
+    ("bce", "sigmoid"): (
+        r"\frac{1}{#n}(\mathrm{out}_{X} - \mathrm{target}_{X})",
+        r"\frac{1}{#n}(@1 - @0)",
+    ),
+    ("cross_entropy", "softmax"): (r"\mathrm{out}_{X} - \mathrm{target}_{X}", r"@1 - @0"),
+}
+# ∂out/∂net per activation: symbols, numbers (slot @0 out, @1 net). Softmax's is the
+# diagonal of its Jacobian; its δ sums over the whole Jacobian (SOFTMAX_DELTA).
 DACTIVATION = {
     "sigmoid": (r"\mathrm{out}_{X}(1 - \mathrm{out}_{X})", r"@0(1 - @0)"),
     "tanh": (r"1 - \mathrm{out}_{X}^{2}", r"1 - @0^{2}"),
     "relu": (r"[\mathrm{net}_{X} > 0]", r"[@1 > 0]"),
+    "leaky_relu": (r"(\mathrm{net}_{X} > 0 \; ? \; 1 : 0.01)", r"(@1 > 0 \; ? \; 1 : 0.01)"),
     "linear": ("1", "1"),
+    "softmax": (r"\mathrm{out}_{X}(1 - \mathrm{out}_{X})", r"@0(1 - @0)"),
 }
 # out = f(net): symbols, numbers (slot @0 net).
 ACTIVATION = {
     "sigmoid": (r"\frac{1}{1 + e^{-\mathrm{net}_{X}}}", r"\frac{1}{1 + e^{-@0}}"),
     "tanh": (r"\tanh(\mathrm{net}_{X})", r"\tanh(@0)"),
     "relu": (r"\max(0, \mathrm{net}_{X})", r"\max(0, @0)"),
+    "leaky_relu": (r"\max(0.01 \, \mathrm{net}_{X}, \mathrm{net}_{X})", r"\max(0.01 \cdot @0, @0)"),
     "linear": (r"\mathrm{net}_{X}", "@0"),
+    "softmax": (
+        r"\frac{e^{\mathrm{net}_{X}}}{\sum_{k} e^{\mathrm{net}_{k}}}",
+        r"\frac{e^{@0}}{\sum_{k} e^{\mathrm{net}_{k}}}",
+    ),
 }
+SOFTMAX_DELTA = (
+    r"\mathrm{out}_{X} \left({dE} - \sum_{k} \frac{\partial E}{\partial \mathrm{out}_{k}}"
+    r" \cdot \mathrm{out}_{k}\right)"
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +209,7 @@ class Iteration:
     def loss(self, j: int) -> Formula:
         L = len(self.layers) - 1
         X = self.x(L, j)
-        sym, nums = LOSS[self.network.loss]
+        sym, nums = (self.n(t) for t in LOSS[self.network.loss])
         value = float(self.trace.forward.losses[j])
         lines = [
             Line(self.math(rf"E_{{{X}}} = {sym.replace('X', X)}")),
@@ -207,10 +250,34 @@ class Iteration:
             return self._output_delta(l, j, revealed, fid)
         return self._hidden_delta(l, j, revealed, fid)
 
+    def n(self, latex: str) -> str:
+        """A formula with its #n, the number of output neurons, written out."""
+        return latex.replace("#n", str(self.layers[-1]))
+
     def _output_delta(self, l: int, j: int, revealed: bool, fid: str) -> Formula:
         X = self.x(l + 1, j)
         b = self.trace.backward
-        dloss_sym, dloss_num = DLOSS[self.network.loss]
+        activation = self.network.activations[l]
+        fused = FUSED_DELTA.get((self.network.loss, activation))
+        if b.fused and fused:  # the loss and its activation cancel: δ = out − target
+            sym, num = (self.n(t) for t in fused)
+            lines = [Line(self.math(rf"\delta_{{{X}}} = {sym.replace('X', X)}"))]
+            if not revealed:
+                return self.done(fid, lines, None)
+            value = float(b.deltas[l][j])
+            out = self.trace.forward.out[l + 1][j]
+            lines.append(Line(self.math(rf"= {num} = @2", self.data.targets[j], out, Bare(value))))
+            return self.done(fid, lines, value)
+        if activation == "softmax":  # through the whole Jacobian of the layer
+            dE = _d(E_TOTAL, rf"\mathrm{{out}}_{{{X}}}")
+            sym = SOFTMAX_DELTA.replace("{dE}", dE).replace("X", X)
+            lines = [Line(self.math(rf"\delta_{{{X}}} = {sym}"))]
+            if not revealed:
+                return self.done(fid, lines, None)
+            value = float(b.deltas[l][j])
+            lines.append(Line(self.math("= @0", Bare(value))))
+            return self.done(fid, lines, value)
+        dloss_sym, dloss_num = (self.n(t) for t in DLOSS[self.network.loss])
         dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
         lines = [Line(self.math(rf"\delta_{{{X}}} = {dloss_sym.replace('X', X)} \cdot {dact_sym}"))]
         if not revealed:
@@ -332,8 +399,10 @@ class Iteration:
         dE, dact, dnet = _d(E_TOTAL, out_x), _d(out_x, net_x), _d(net_x, p)
         dnet_sym = self.out_sym(l, i) if kind == "weights" else "1"
         dact_sym, dact_num, dact_values = self.dout_dnet(l, j)
+        if l + 1 == L and (self.trace.backward.fused or self.network.activations[l] == "softmax"):
+            return self._chain_by_delta(kind, l, j, i, revealed)
         if l + 1 == L:
-            dE_sym, dE_num = (t.replace("X", X) for t in DLOSS[self.network.loss])
+            dE_sym, dE_num = (self.n(t).replace("X", X) for t in DLOSS[self.network.loss])
             dE_values = [self.data.targets[j], self.trace.forward.out[L][j]]
         else:
             dE_sym, dE_num, dE_values, _ = self._paths(l, j)
@@ -357,6 +426,27 @@ class Iteration:
             Line(
                 self.math(rf"{dact} = {dact_sym} = {dact_num} = @2", *dact_values, Bare(factors[1]))
             ),
+            Line(self.math(rf"{dnet} = {dnet_sym} = @0", Bare(dnet_value))),
+        ]
+        return self.done(fid, lines, value)
+
+    def _chain_by_delta(self, kind: str, l: int, j: int, i: int, revealed: bool) -> Formula:
+        """∂E/∂w = δ · ∂net/∂w, where δ does not factor into ∂E/∂out · ∂out/∂net (softmax,
+        or a loss that cancels with its activation)."""
+        X = self.x(l + 1, j)
+        p = self.w(l, j, i) if kind == "weights" else self.b(l, j)
+        net_x = rf"\mathrm{{net}}_{{{X}}}"
+        dnet, dnet_sym = _d(net_x, p), self.out_sym(l, i) if kind == "weights" else "1"
+        lines = [Line(self.math(rf"{_d(E_TOTAL, p)} = \delta_{{{X}}} \cdot {dnet}"))]
+        fid = ids.CHAIN + "-formula"
+        if not revealed:
+            lines.append(Line(self.math(rf"{dnet} = {dnet_sym}")))
+            return self.done(fid, lines, None)
+        b, f = self.trace.backward, self.trace.forward
+        dnet_value = float(f.out[l][i]) if kind == "weights" else 1.0
+        value = float(b.weight_grads[l][j, i] if kind == "weights" else b.bias_grads[l][j])
+        lines += [
+            Line(self.math(r"= @0 \cdot @1 = @2", b.deltas[l][j], dnet_value, Bare(value))),
             Line(self.math(rf"{dnet} = {dnet_sym} = @0", Bare(dnet_value))),
         ]
         return self.done(fid, lines, value)

@@ -390,7 +390,9 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
                 f"activation_{k + 1}",
                 t["layer_n"].format(n=k + 1),
                 name,
-                tuple(ACTIVATIONS),
+                tuple(
+                    a for a in ACTIVATIONS if k == net.depth - 1 or not ACTIVATIONS[a].output_only
+                ),
                 ids.field(f"activation_{k + 1}", "table"),
             )
             for k, name in enumerate(net.activations)
