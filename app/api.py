@@ -10,14 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from app import ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
-from app.engine import Backward, Forward, trace
+from app.engine import Backward, Forward, InvalidInput, Trace, trace
+from app.engine.data import MAX_SAMPLES
 from app.problems import answers
 from app.schemas import (
     BackwardResult,
@@ -145,6 +146,42 @@ def backward_data(b: Backward) -> dict[str, Any]:
     }
 
 
+def batch_data(t: Trace, sample: int, parts: str) -> dict[str, Any]:
+    """An iteration's batch, its loss and mean gradients, and every per-neuron quantity of
+    one chosen sample of it (`parts`: "forward", "backward" or both)."""
+    if not 0 <= sample < len(t.batch):  # type: ignore[arg-type]
+        last = len(t.batch) - 1  # type: ignore[arg-type]
+        raise InvalidInput("sample", f"an index into the batch: from 0 to {last}")
+    one = t.at(sample)
+    data: dict[str, Any] = {"batch": t.batch, "epoch": t.epoch, "sample": sample}
+    if "forward" in parts:
+        data |= forward_data(one.forward) | {
+            "loss": t.forward.loss,
+            "sample_loss": one.forward.loss,
+        }
+    if "backward" in parts:
+        data |= backward_data(one.backward) | {
+            "weight_grads": t.weight_grads,
+            "bias_grads": t.bias_grads,
+            "sample_weight_grads": one.backward.weight_grads,
+            "sample_bias_grads": one.backward.bias_grads,
+        }
+    return data
+
+
+def per_param(values: Any, n: int, update_biases: bool) -> Any:
+    """An optimiser's per-parameter tuple as {"weights", "biases"} (a number stays one)."""
+    if not isinstance(values, tuple):
+        return values
+    return {"weights": values[:n], "biases": values[n:] if update_biases else None}
+
+
+SampleQuery = Annotated[
+    int,
+    Query(ge=0, le=MAX_SAMPLES, description="Which sample of the batch to show, from 0."),
+]
+
+
 @router.post(
     "/networks",
     status_code=201,
@@ -195,10 +232,10 @@ async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: Toke
     name="api_forward",
     responses=answers(404),
 )
-async def forward(id: str, store: StoreDep) -> Response:
-    """The forward pass of the parameters now. Changes nothing."""
+async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
+    """The forward pass of the next iteration's batch. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | forward_data(trace(s.state).at(0).forward))
+    return json(where(s) | batch_data(trace(s.state), sample, "forward"))
 
 
 @router.post(
@@ -207,10 +244,10 @@ async def forward(id: str, store: StoreDep) -> Response:
     name="api_backward",
     responses=answers(404),
 )
-async def backward(id: str, store: StoreDep) -> Response:
-    """The backward pass of the parameters now. Changes nothing."""
+async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
+    """The backward pass of the next iteration's batch. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | backward_data(trace(s.state).at(0).backward))
+    return json(where(s) | batch_data(trace(s.state), sample, "backward"))
 
 
 @router.post(
@@ -219,17 +256,20 @@ async def backward(id: str, store: StoreDep) -> Response:
     name="api_step",
     responses=answers(403, 404, 409, 422),
 )
-async def step(id: str, store: StoreDep, token: TokenDep) -> Response:
+async def step(id: str, store: StoreDep, token: TokenDep, sample: SampleQuery = 0) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, (batch, after) = await store.call(change, store, id, token, ops.step, "step")
-    t = batch.at(0)  # the one sample's
+    s, (t, after) = await store.call(change, store, id, token, ops.step, "step")
+    training, n = s.state.training, len(t.weights)
     return json(
         where(s)
-        | forward_data(t.forward)
-        | backward_data(t.backward)
+        | batch_data(t, min(sample, len(t.batch) - 1), "forward backward")
         | {
             "weights": t.weights,
             "biases": t.biases,
+            "learning_rate": t.learning_rate,
+            "terms": {k: per_param(v, n, training.update_biases) for k, v in t.terms.items()},
+            "optimizer_state": s.state.to_data()["optimizer_state"],
+            "current_learning_rate": training.current_learning_rate,
             "loss_before": t.forward.loss,
             "loss_after": after.forward.loss,
         }
@@ -248,10 +288,19 @@ async def train(
 ) -> Response:
     """Train up to 100,000 iterations, and as many as the network's size allows (see
     `iterations` in a 422); stops before numbers stop being finite."""
-    _, s, t = await training.run(trainer, store, id, body.iterations, token)
+    count, field = (
+        (body.iterations, "iterations") if body.iterations is not None else (body.epochs, "epochs")
+    )
+    _, s, t = await training.run(trainer, store, id, count, token, field)
     return json(
         s.to_data()
-        | {"losses": t.losses, "loss_iterations": t.loss_iterations, "diverged_at": t.diverged_at}
+        | {
+            "losses": t.losses,
+            "test_losses": t.test_losses,
+            "loss_iterations": t.loss_iterations,
+            "learning_rates": t.learning_rates,
+            "diverged_at": t.diverged_at,
+        }
     )
 
 

@@ -5,10 +5,18 @@ Types and ranges are checked here; shapes (which depend on `layers`) by the engi
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from app.bounds import REQUEST_LIMITS
 from app.engine import ACTIVATIONS, LIMITS, LOSSES, PRESETS
+from app.engine.data import MAX_SAMPLES
 from app.engine.state import DOCS
 from app.session import MAX_ITERATIONS
 
@@ -64,6 +72,22 @@ Choice = Annotated[
     Field(max_length=REQUEST_LIMITS["options"]),
 ]
 
+Int = Annotated[int, Field(strict=True), BeforeValidator(_whole)]
+Rows = Annotated[list[Neurons], Field(max_length=MAX_SAMPLES)]
+# A data set: a table of rows, or a generator and its options (the engine checks which).
+DataSpec = Annotated[
+    dict[Word, Rows | Annotated[bool, Field(strict=True)] | Int | Number | Word],
+    Field(max_length=REQUEST_LIMITS["options"]),
+]
+# The optimiser's state: "step", and per entry the weights' and biases' shapes.
+OptimizerState = Annotated[
+    dict[
+        Word,
+        Int | Annotated[dict[Word, Weights | Biases | None], Field(max_length=2)],
+    ],
+    Field(max_length=REQUEST_LIMITS["options"]),
+]
+
 # Each field's one-line doc is the state's table's (app/engine/state.py).
 DOC = DOCS
 
@@ -86,6 +110,17 @@ class StateFields(_Strict):
     )
     seed: Seed | None = Field(None, description=DOC["seed"])
     init: Choice | None = Field(None, description=DOC["init"])
+    data: DataSpec | None = Field(None, description=DOC["data"])
+    optimizer: Choice | None = Field(None, description=DOC["optimizer"])
+    optimizer_state: OptimizerState | None = Field(None, description=DOC["optimizer_state"])
+    schedule: Choice | None = Field(None, description=DOC["schedule"])
+    current_learning_rate: LearningRate | None = Field(
+        None, description=DOC["current_learning_rate"]
+    )
+    batch_size: Annotated[int, Field(strict=True, ge=1), BeforeValidator(_whole)] | None = Field(
+        None, description=DOC["batch_size"]
+    )
+    shuffle: Annotated[bool, Field(strict=True)] | None = Field(None, description=DOC["shuffle"])
 
 
 class CreateNetwork(StateFields):
@@ -107,8 +142,20 @@ class PatchNetwork(StateFields):
     )
 
 
+Count = Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS), BeforeValidator(_whole)]
+
+
 class TrainRequest(_Strict):
-    iterations: Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS), BeforeValidator(_whole)]
+    """`iterations` (one batch each), or `epochs` (every batch of the training set)."""
+
+    iterations: Count | None = None
+    epochs: Count | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "TrainRequest":
+        if (self.iterations is None) == (self.epochs is None):
+            raise ValueError("give iterations or epochs (one of them)")
+        return self
 
 
 class Scenario(BaseModel):
@@ -119,12 +166,19 @@ class Scenario(BaseModel):
     loss: str = Field(description=DOC["loss"])
     weights: Weights = Field(description=DOC["weights"])
     biases: Biases = Field(description=DOC["biases"])
-    inputs: list[float] = Field(description=DOC["inputs"])
-    targets: list[float] = Field(description=DOC["targets"])
+    inputs: list[float] | None = Field(description=DOC["inputs"])
+    targets: list[float] | None = Field(description=DOC["targets"])
+    data: dict[str, Any] | None = Field(description=DOC["data"])
     learning_rate: float = Field(description=DOC["learning_rate"])
     update_biases: bool = Field(description=DOC["update_biases"])
     seed: int | None = Field(description=DOC["seed"])
     init: dict[str, Any] = Field(description=DOC["init"])
+    optimizer: dict[str, Any] = Field(description=DOC["optimizer"])
+    optimizer_state: dict[str, Any] = Field(description=DOC["optimizer_state"])
+    schedule: dict[str, Any] = Field(description=DOC["schedule"])
+    current_learning_rate: float = Field(description=DOC["current_learning_rate"])
+    batch_size: int | None = Field(description=DOC["batch_size"])
+    shuffle: bool = Field(description=DOC["shuffle"])
 
 
 class Where(BaseModel):
@@ -160,32 +214,53 @@ class HistoryResult(BaseModel):
     entries: list[Entry]
 
 
-class ForwardResult(Where):
-    net: list[list[float]] = Field(description="Per non-input layer: Σ w·out + b.")
-    out: list[list[float]] = Field(description="Per layer, input layer first.")
-    losses: list[float] = Field(description="Per output neuron: E_o.")
-    loss: float = Field(description="E_total.")
+class Batch(Where):
+    batch: list[int] = Field(description="The next iteration's samples: indices into the data.")
+    epoch: int = Field(description="The epoch the batch belongs to, from 0.")
+    sample: int = Field(description="The sample of the batch whose figures are shown, from 0.")
 
 
-class BackwardResult(Where):
+class ForwardResult(Batch):
+    net: list[list[float]] = Field(description="The sample's, per non-input layer: Σ w·out + b.")
+    out: list[list[float]] = Field(description="The sample's, per layer, input layer first.")
+    losses: list[float] = Field(description="The sample's, per output neuron: E_o.")
+    loss: float = Field(description="E_total of the batch: the mean over its samples.")
+    sample_loss: float = Field(description="E_total of the sample.")
+
+
+class BackwardResult(Batch):
     dE_dout: list[list[float]] = Field(description="Per non-input layer: ∂E/∂out.")
     dE_dout_terms: Weights = Field(description="Shape of weights: δ_j · w_ji.")
     dout_dnet: list[list[float]] = Field(description="Per non-input layer: ∂out/∂net.")
     deltas: list[list[float]] = Field(description="Per non-input layer: δ = ∂E/∂net.")
-    weight_grads: Weights = Field(description="Shape of weights: ∂E/∂w = δ_j · out_i.")
-    bias_grads: Biases = Field(description="Shape of biases: ∂E/∂b = δ_j.")
+    weight_grads: Weights = Field(description="The batch's mean ∂E/∂w (shape of weights).")
+    bias_grads: Biases = Field(description="The batch's mean ∂E/∂b (shape of biases).")
+    sample_weight_grads: Weights = Field(description="The sample's ∂E/∂w = δ_j · out_i.")
+    sample_bias_grads: Biases = Field(description="The sample's ∂E/∂b = δ_j.")
 
 
 class StepResult(ForwardResult, BackwardResult):
-    weights: Weights = Field(description="After the update: w − η · ∂E/∂w.")
+    weights: Weights = Field(description="After the update (sgd: w − η · ∂E/∂w).")
     biases: Biases = Field(description="After the update (changed only with update_biases).")
+    learning_rate: float = Field(description="The η of this update.")
+    terms: dict[str, Any] = Field(
+        description="Each term of the optimiser's update, torch's names ({weights, biases} "
+        "or a number): grad, update (w − w⁺) and the rule's own (for adam: exp_avg, "
+        "exp_avg_sq, m_hat, v_hat, denom, step_size)."
+    )
+    optimizer_state: dict[str, Any] = Field(description=DOC["optimizer_state"])
+    current_learning_rate: float = Field(description="The η of the next iteration.")
     loss_before: float
     loss_after: float
 
 
 class TrainResult(State):
-    losses: list[float] = Field(description="E_total after each iteration (≤ 1000, thinned).")
+    losses: list[float] = Field(
+        description="E_total of the training set after each iteration (≤ 1000, thinned)."
+    )
+    test_losses: list[float] = Field(description="Of the test set, if the data has one.")
     loss_iterations: list[int] = Field(description="The iteration each loss was taken after.")
+    learning_rates: list[float] = Field(description="The η each of those iterations used.")
     diverged_at: int | None = Field(
         description="The iteration whose numbers stopped being finite; training stopped "
         "before it and kept the last finite state."

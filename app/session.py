@@ -19,6 +19,7 @@ from app.engine import (
     parse_param_name,
     trace,
 )
+from app.engine.data import batches_per_epoch
 from app.engine.phase import phases
 from app.engine.state import NAMES
 
@@ -115,11 +116,26 @@ def create(data: dict[str, Any]) -> Session:
     return Session(state=state, initial=state)
 
 
+# Changing how it is trained starts the optimiser and the schedule afresh (torch: a new
+# optimizer and scheduler); an edit of a weight, an input or a target keeps them.
+RESTARTS = ("learning_rate", "update_biases", "optimizer", "schedule", "data", "batch_size")
+RESTARTS += ("shuffle", "layers")
+
+
 def patch(session: Session, changes: dict[str, Any]) -> Session:
-    """Edit any subset of the state; weights and biases also as a map by name ({"w5": 0.3})."""
+    """Edit any subset of the state; weights and biases also as a map by name ({"w5": 0.3}).
+    `"data": null` goes back from a data set to one sample (inputs and targets)."""
+    unset = {k for k in ("data", "batch_size") if k in changes and changes[k] is None}
     changes = {k: v for k, v in changes.items() if v is not None}
     by_name = {k: changes.pop(k) for k in ("weights", "biases") if isinstance(changes.get(k), dict)}
     data = session.state.to_data()
+    for key in unset:
+        data[key] = None
+    if "data" in changes:  # a data set instead of the one sample
+        data["inputs"] = data["targets"] = None
+    old = {k: data.get(k) for k in RESTARTS}
+    if any(k in changes and changes[k] != old[k] for k in RESTARTS) or unset:
+        data["optimizer_state"] = data["current_learning_rate"] = None
     reshaped = "layers" in changes and tuple(changes["layers"]) != session.state.network.layers
     if reshaped:
         # New shape: parameters not given are drawn afresh, activations kept where they fit.
@@ -219,20 +235,27 @@ class Training:
     losses: list[float]  # E_total after each iteration, thinned to ≤ MAX_LOSS_POINTS
     loss_iterations: list[int]  # the iteration each of `losses` was taken after
     diverged_at: int | None
+    test_losses: list[float] = ()  # type: ignore[assignment]  # of the test set, if any
+    learning_rates: list[float] = ()  # type: ignore[assignment]  # the η of each iteration
 
 
-def checked_iterations(state: State, iterations: object) -> int:
-    """The count, if one training of `state` may run that many iterations."""
+def checked_iterations(state: State, iterations: object, field: str = "iterations") -> int:
+    """The count, if one training of `state` may run that many iterations (or epochs, with
+    field "epochs": as many iterations as their batches)."""
     if isinstance(iterations, bool) or not isinstance(iterations, int):
-        raise InvalidInput("iterations", "must be a whole number")
-    if not 1 <= iterations <= MAX_ITERATIONS:
-        raise InvalidInput("iterations", f"must be from 1 to {MAX_ITERATIONS}")
-    most = MAX_WORK // work(state)
+        raise InvalidInput(field, "must be a whole number")
+    per = 1
+    if field == "epochs":
+        t = state.training
+        per = batches_per_epoch(len(state.data.train[0]), t.batch_size)
+    if not 1 <= iterations * per <= MAX_ITERATIONS:
+        raise InvalidInput(field, f"must be from 1 to {MAX_ITERATIONS // per}")
+    most = MAX_WORK // work(state) // per
     if iterations > most:
         raise InvalidInput(
-            "iterations", f"at most {most} for this network (the work one training may ask)"
+            field, f"at most {most} for this network (the work one training may ask)"
         )
-    return iterations
+    return iterations * per
 
 
 def work(state: State) -> int:
@@ -241,9 +264,15 @@ def work(state: State) -> int:
     numpy's overhead per call makes each layer cost about as much as LAYER_WORK parameters
     (benchmarks/flood.py measures it), so a small network is not nearly free.
     """
-    network = state.network
+    network, data, t = state.network, state.data, state.training
     parameters = sum(w.size for w in network.weights) + sum(b.size for b in network.biases)
-    return parameters + sum(network.layers) + LAYER_WORK * len(network.layers)
+    n = len(data.train[0])
+    rows = min(t.batch_size or n, n)  # the batch's, forward and backward
+    if data.data is not None and t.batch_size is not None:  # and the loss of the whole set
+        rows += n
+    if data.test is not None:
+        rows += len(data.test[0])
+    return (parameters + sum(network.layers)) * rows + LAYER_WORK * len(network.layers)
 
 
 def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
@@ -264,6 +293,8 @@ def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
         [result.losses[k] for k in keep],
         [session.iteration + 1 + k for k in keep],
         diverged_at,
+        [result.test_losses[k] for k in keep] if result.test_losses else [],
+        [result.learning_rates[k] for k in keep],
     )
 
 

@@ -129,14 +129,20 @@ TrainerDep = Annotated[Trainer, Depends(get_trainer)]
 
 
 async def run(
-    trainer: Trainer, store: Store, id: str, iterations: object, token: str | None
+    trainer: Trainer,
+    store: Store,
+    id: str,
+    iterations: object,
+    token: str | None,
+    field: str = "iterations",
 ) -> tuple[Session, Session, Training]:
     """Train network `id` in the pool, as its owner: (the session before, after, what
     training did). The result is stored only on the version that was trained."""
     before = await store.call(store.get, id)
     if not owns(before, token):
         raise NotOwner(id)
-    result = await trainer.train(before.state, ops.checked_iterations(before.state, iterations))
+    count = ops.checked_iterations(before.state, iterations, field)
+    result = await trainer.train(before.state, count)
     try:
         after, training = await store.call(
             store.update, id, lambda now: ops.trained(now, result), "train", before.version

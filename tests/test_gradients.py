@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from app.engine import ACTIVATIONS, LOSSES, InvalidInput, State, forward, trace
-from app.engine.backprop import passes
 from tests.conftest import required
 
 ELEMENTWISE = [name for name, a in ACTIVATIONS.items() if not a.output_only]
@@ -200,10 +199,13 @@ def test_a_batch_s_loss_and_gradients_are_the_mean_of_its_samples_as_torch(outpu
     layers = state.network.layers
     inputs = rng.uniform(-1, 1, (5, layers[0]))
     targets = random_targets(rng, layers[-1], loss, rows=5)
-    t = passes(state.network, inputs, targets, state.training.learning_rate, True)
-    e, nets, outs, (w_grads, b_grads), ws, bs = torch_iteration(
-        State.from_data(state.to_data() | {"update_biases": True}), inputs, targets
+    table = {"inputs": inputs.tolist(), "targets": targets.tolist()}
+    batched = State.from_data(
+        state.to_data() | {"inputs": None, "targets": None, "data": table, "update_biases": True}
     )
+    t = trace(batched)
+    assert t.batch.tolist() == [0, 1, 2, 3, 4]  # a batch of the whole table, in order
+    e, nets, outs, (w_grads, b_grads), ws, bs = torch_iteration(batched, inputs, targets)
     same(t.forward.loss, e)
     for l in range(state.network.depth):
         same(t.forward.out[l + 1], outs[l])

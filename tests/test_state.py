@@ -37,9 +37,13 @@ def test_a_field_left_out_takes_its_default_or_is_refused(f):
     data.pop(f.name, None)
     if f.name in ("weights", "biases"):  # drawn from the seed instead, which is kept
         assert State.from_data(data).training.seed is not None
-    elif f.default is REQUIRED:
+    elif f.default is REQUIRED or f.name in ("inputs", "targets"):  # one sample, or data
         with pytest.raises(InvalidInput, match=f"^{f.name}: "):
             State.from_data(data)
+    elif f.name == "optimizer_state":  # made fresh by the optimiser (sgd: a step count)
+        assert State.from_data(data).training.optimizer_state == {"step": 0}
+    elif f.name == "current_learning_rate":  # the schedule's first η (constant: η itself)
+        assert State.from_data(data).training.current_learning_rate == data["learning_rate"]
     else:
         state = State.from_data(data)
         kept = getattr(getattr(state, f.part), f.name)

@@ -1,5 +1,6 @@
-"""One pass of backpropagation over a batch: the forward pass, the backward pass and the
-update, as in Nielsen's `backprop(x, y)` with the samples as the rows of a matrix.
+"""One pass of backpropagation over a batch: the forward pass and the backward pass, as in
+Nielsen's `backprop(x, y)` with the samples as the rows of a matrix. (The update is the
+optimiser's, app/engine/optim.py; an iteration puts them together, app/engine/iterate.py.)
 
 Every quantity of the tutorial's derivation is kept, named as there and per sample (one
 row each), so that it can be shown; `at(k)` is sample k's own. The batch's loss is the
@@ -7,7 +8,8 @@ mean over its samples, so its gradients are the mean of theirs. All gradients ar
 with the parameters from before the update.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -68,19 +70,17 @@ class Trace:
     backward: Backward
     weight_grads: list[Array]  # the batch's: the mean of its samples' ∂E/∂w
     bias_grads: list[Array]  # the batch's ∂E/∂b
-    weights: list[Array]  # w⁺ = w − η · ∂E/∂w
-    biases: list[Array]  # b⁺ = b − η · ∂E/∂b if update_biases, else b
+    weights: list[Array]  # w⁺, by the optimiser (sgd: w − η · ∂E/∂w)
+    biases: list[Array]  # b⁺ if update_biases, else b
+    optimizer_state: dict[str, Any] = field(default_factory=dict)  # after the update
+    terms: dict[str, Any] = field(default_factory=dict)  # each term of the update, named
+    batch: Array | None = None  # the batch's sample indices in the training set
+    epoch: int = 0  # the epoch the batch belongs to, from 0
+    learning_rate: float = 0.0  # the η of this update
 
     def at(self, k: int) -> "Trace":
         """Sample k's forward and backward pass, beside the batch's gradients and update."""
-        return Trace(
-            self.forward.at(k),
-            self.backward.at(k),
-            self.weight_grads,
-            self.bias_grads,
-            self.weights,
-            self.biases,
-        )
+        return replace(self, forward=self.forward.at(k), backward=self.backward.at(k))
 
     @property
     def finite(self) -> bool:
@@ -95,6 +95,7 @@ class Trace:
             *b.deltas,
             *self.weights,
             *self.biases,
+            *(a for k, v in self.optimizer_state.items() if k != "step" for a in v),
         )
         # One check over one array: far cheaper than one per array on these small sizes.
         return bool(np.isfinite(np.concatenate([p.ravel() for p in parts])).all())
@@ -138,29 +139,14 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas), bool(fused))
 
 
-def update(
-    network: Network, grads: tuple[list[Array], list[Array]], lr: float, update_biases: bool
-) -> tuple[list[Array], list[Array]]:
-    """Plain gradient descent: w⁺ = w − η · ∂E/∂w (biases too, if update_biases)."""
-    weight_grads, bias_grads = grads
-    weights = [w - lr * g for w, g in zip(network.weights, weight_grads)]
-    if update_biases:
-        biases = [b - lr * g for b, g in zip(network.biases, bias_grads)]
-    else:
-        biases = list(network.biases)
-    return weights, biases
-
-
 def passes(
-    network: Network, inputs: Array, targets: Array, lr: float, update_biases: bool
-) -> Trace:
-    """One whole iteration of `network` on a batch, with every intermediate quantity."""
+    network: Network, inputs: Array, targets: Array
+) -> tuple[Forward, Backward, list[Array], list[Array]]:
+    """The forward and backward pass of a batch and its mean gradients (∂E/∂w, ∂E/∂b)."""
     with np.errstate(all="ignore"):  # overflow shows up as Trace.finite, not a warning
         fwd = forward(network, inputs, targets)
         bwd = backward(network, fwd, targets)
-        grads = _mean(bwd.weight_grads), _mean(bwd.bias_grads)
-        weights, biases = update(network, grads, lr, update_biases)
-    return Trace(fwd, bwd, *grads, weights, biases)
+        return fwd, bwd, _mean(bwd.weight_grads), _mean(bwd.bias_grads)
 
 
 def _mean(per_sample: list[Array]) -> list[Array]:

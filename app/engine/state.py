@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import init
+from app.engine import init, optim, schedule
 from app.engine.activation import ACTIVATIONS
+from app.engine.data import DataSet, check_batch_size
 from app.engine.errors import InvalidInput
 from app.engine.loss import LOSSES
 from app.engine.network import LIMITS, Array, Network, checked_layers, frozen
@@ -25,18 +26,46 @@ REQUIRED = object()  # the default of a field that must be given
 
 @dataclass(frozen=True)
 class Data:
-    """The one training sample (the tutorial's)."""
+    """The one training sample (the tutorial's), or a data set."""
 
-    inputs: Array  # shape (layers[0],)
-    targets: Array  # shape (layers[-1],)
+    inputs: Array | None  # shape (layers[0],): the one sample's, without a data set
+    targets: Array | None  # shape (layers[-1],)
+    data: DataSet | None  # the samples to learn from, if more than one
+
+    @property
+    def train(self) -> tuple[Array, Array]:
+        """The training samples' inputs and targets, one sample a row."""
+        if self.data is None:
+            return self.inputs[None], self.targets[None]  # type: ignore[index]
+        return self.data.inputs, self.data.targets
+
+    @property
+    def test(self) -> tuple[Array, Array] | None:
+        d = self.data
+        return None if d is None or not len(d.test_inputs) else (d.test_inputs, d.test_targets)
 
 
 @dataclass(frozen=True)
 class Training:
-    learning_rate: float  # η, in w⁺ = w − η · ∂E/∂w
+    learning_rate: float  # η, in w⁺ = w − η · ∂E/∂w (the base rate of a schedule)
     update_biases: bool  # whether the update changes the biases too
     seed: int | None  # what the parameters not given were drawn from
     init: dict[str, Any]  # how they were drawn: an initialiser and its options
+    optimizer: dict[str, Any]  # the update rule and its options (torch.optim's)
+    optimizer_state: dict[str, Any]  # "step" and, per entry, one array per parameter
+    schedule: dict[str, Any]  # how η changes from one iteration to the next
+    current_learning_rate: float  # the η of the next iteration
+    batch_size: int | None  # samples per iteration; None: the whole training set
+    shuffle: bool  # a new order of the samples each epoch (from the seed)
+
+    @property
+    def step(self) -> int:
+        """Iterations since training (the optimiser and the schedule) started afresh."""
+        return self.optimizer_state["step"]
+
+    def params(self, network: Network) -> tuple[Array, ...]:
+        """What the optimiser updates: the weights, and the biases if update_biases."""
+        return network.weights + (network.biases if self.update_biases else ())
 
 
 @dataclass(frozen=True)
@@ -62,15 +91,16 @@ class State:
                     raise InvalidInput(f.name, "required")
                 value = f.default
             parts[f.part][f.name] = f.check(value, layers)
-        state = cls(
-            Network(**parts["network"]), Data(**parts["data"]), Training(**parts["training"])
-        )
-        _pairs(state.network, state.data)
-        return state
+        network, sample = Network(**parts["network"]), Data(**parts["data"])
+        _pairs(network, sample)
+        training = _started(network, parts["training"])
+        return cls(network, sample, training)
 
     def to_data(self) -> dict[str, Any]:
         """The state as plain data, the inverse of `from_data`."""
-        return {f.name: _plain(getattr(getattr(self, f.part), f.name)) for f in FIELDS}
+        data = {f.name: _plain(getattr(getattr(self, f.part), f.name)) for f in FIELDS}
+        data["optimizer_state"] = _state_data(self.training, self.network)
+        return data
 
     def with_params(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> "State":
         """The same state with other parameters (already checked, e.g. by an update)."""
@@ -93,9 +123,81 @@ def _drawn(data: dict[str, Any], layers: tuple[int, ...]) -> dict[str, Any]:
     return data | {"weights": weights, "biases": biases, "seed": seed}
 
 
+def _started(network: Network, fields: dict[str, Any]) -> Training:
+    """How it is trained, with what depends on the rest made or checked: the optimiser's
+    state (fresh, or the one given, in the shapes of the parameters it updates) and the η
+    of the next iteration (the schedule's first, unless given)."""
+    fresh = Training(**fields | {"optimizer_state": {"step": 0}, "current_learning_rate": 0.0})
+    opt = optim.OPTIMIZERS[fresh.optimizer["name"]]
+    made = opt.init(fresh.params(network), fresh.optimizer)
+    given = fields["optimizer_state"]
+    state = made if given is None else _given_state(given, made, fresh, network)
+    lr = fields["current_learning_rate"]
+    if lr is None:
+        lr = schedule.SCHEDULES[fresh.schedule["name"]].initial(fresh.learning_rate, fresh.schedule)
+    return replace(fresh, optimizer_state=state, current_learning_rate=_rate(lr))
+
+
+def _given_state(
+    given: Any, made: dict[str, Any], training: Training, network: Network
+) -> dict[str, Any]:
+    """The optimiser's state as given ({"step", entry: {"weights", "biases"}}), checked
+    against the one its options make."""
+    field = "optimizer_state"
+    if not isinstance(given, dict) or set(given) != set(made):
+        want = ", ".join(made)
+        raise InvalidInput(field, f"expected the entries {want} (of {training.optimizer['name']})")
+    step = given["step"]
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 10**9:
+        raise InvalidInput(f"{field}.step", "must be a whole number from 0 to 10**9")
+    state: dict[str, Any] = {"step": step}
+    for key in made:
+        if key == "step":
+            continue
+        entry = given[key]
+        if not isinstance(entry, dict) or set(entry) != {"weights", "biases"}:
+            raise InvalidInput(f"{field}.{key}", 'expected {"weights": …, "biases": …}')
+        arrays = list(_weights(entry["weights"], network.layers))
+        if training.update_biases:
+            arrays += _biases(entry["biases"], network.layers)
+        elif entry["biases"] is not None:
+            raise InvalidInput(f"{field}.{key}.biases", "null: the biases are not updated")
+        state[key] = tuple(arrays)
+    return state
+
+
+def _state_data(training: Training, network: Network) -> dict[str, Any]:
+    n = len(network.weights)
+    data: dict[str, Any] = {"step": training.step}
+    for key, arrays in training.optimizer_state.items():
+        if key != "step":
+            biases = [a.tolist() for a in arrays[n:]] if training.update_biases else None
+            data[key] = {"weights": [a.tolist() for a in arrays[:n]], "biases": biases}
+    return data
+
+
+def _rate(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise InvalidInput("current_learning_rate", "must be a finite number")
+    if not 0 <= value <= LIMITS["max_learning_rate"]:
+        raise InvalidInput(
+            "current_learning_rate",
+            f"must be in [0, {LIMITS['max_learning_rate']:g}] (the schedule has taken η there)",
+        )
+    return float(value)
+
+
 def _pairs(network: Network, data: Data) -> None:
     """Refuse what each field allows alone but not with the others: softmax on a hidden
-    layer, a loss without the output activation it is defined on, targets it cannot take."""
+    layer, a loss without the output activation it is defined on, targets it cannot take;
+    one sample and a data set at once."""
+    if data.data is None and (data.inputs is None or data.targets is None):
+        raise InvalidInput("inputs" if data.inputs is None else "targets", "required")
+    if data.data is not None and (data.inputs is not None or data.targets is not None):
+        raise InvalidInput(
+            "inputs" if data.inputs is not None else "targets",
+            "give one sample (inputs and targets) or a data set (data), not both",
+        )
     for k, name in enumerate(network.activations[:-1]):
         if ACTIVATIONS[name].output_only:
             raise InvalidInput(
@@ -109,7 +211,7 @@ def _pairs(network: Network, data: Data) -> None:
             f"{loss.name} is defined on {loss.activation} outputs: the output layer's "
             f"activation is {network.activations[-1]}",
         )
-    targets = data.targets
+    targets = data.train[1] if data.test is None else np.concatenate([data.train[1], data.test[1]])
     if loss.name == "bce" and not ((targets >= 0) & (targets <= 1)).all():
         raise InvalidInput("targets", "bce takes targets from 0 to 1 (probabilities)")
     if loss.name == "cross_entropy" and not (
@@ -215,12 +317,17 @@ FIELDS = (
           "weights[l][j][i]: from neuron i of layer l to neuron j of layer l+1."),
     Field("biases", "network", "number[][]", REQUIRED, _biases,
           "biases[l][j]: into neuron j of layer l+1 (named b{l+1}_{j+1})."),
-    Field("inputs", "data", "number[]", REQUIRED,
-          lambda v, layers: frozen(v, "inputs", (layers[0],)),
-          "The training sample's inputs, one per input neuron."),
-    Field("targets", "data", "number[]", REQUIRED,
-          lambda v, layers: frozen(v, "targets", (layers[-1],)),
-          "The training sample's targets, one per output neuron."),
+    Field("inputs", "data", "number[]", None,
+          lambda v, layers: None if v is None else frozen(v, "inputs", (layers[0],)),
+          "The one training sample's inputs, one per input neuron (without data)."),
+    Field("targets", "data", "number[]", None,
+          lambda v, layers: None if v is None else frozen(v, "targets", (layers[-1],)),
+          "The one training sample's targets, one per output neuron (without data)."),
+    Field("data", "data", "object", None,
+          lambda v, layers: None if v is None else DataSet.from_data(v, layers),
+          "Instead of one sample, a data set: a table {\"inputs\": [[…], …], \"targets\": "
+          "[[…], …]} or generated {\"generator\": and, or, xor, circle, xor_quadrants, "
+          "gaussians or spiral, \"samples\", \"noise\", \"seed\", \"test_fraction\"}."),
     Field("learning_rate", "training", "number", 0.5, _learning_rate,
           "η, the step size of the update w⁺ = w − η · ∂E/∂w."),
     Field("update_biases", "training", "boolean", False, _flag("update_biases"),
@@ -231,6 +338,26 @@ FIELDS = (
           "How weights and biases not given are drawn: {\"name\": \"uniform\", \"a\": 0.5} "
           "(the default), normal, xavier_uniform, xavier_normal, kaiming_uniform, "
           "kaiming_normal, torch_default or zeros, with torch.nn.init's options."),
+    Field("optimizer", "training", "object", None,
+          lambda v, layers: optim.check(v or {"name": "sgd"}),
+          "The update rule, torch.optim's, with its options: {\"name\": \"sgd\"} (the "
+          "default: with momentum 0, the tutorial's w⁺ = w − η · ∂E/∂w), rmsprop, adagrad, "
+          "adam or adamw."),
+    Field("optimizer_state", "training", "object", None, lambda v, layers: v,
+          "The optimiser's state, torch's names: step, and per entry (momentum_buffer, "
+          "square_avg, grad_avg, sum, exp_avg, exp_avg_sq, max_exp_avg_sq) "
+          "{\"weights\", \"biases\"} in their shapes. Made fresh if not given."),
+    Field("schedule", "training", "object", None,
+          lambda v, layers: schedule.check(v or {"name": "constant"}),
+          "How η changes after each iteration, torch.optim.lr_scheduler's: {\"name\": "
+          "\"constant\"} (the default), step, multistep, exponential, cosine or linear."),
+    Field("current_learning_rate", "training", "number", None, lambda v, layers: v,
+          "The η of the next iteration, as the schedule has taken it."),
+    Field("batch_size", "training", "integer", None, lambda v, layers: check_batch_size(v),
+          "Samples per iteration (one optimiser step); null: the whole training set."),
+    Field("shuffle", "training", "boolean", False, _flag("shuffle"),
+          "A new order of the training samples each epoch, drawn from the seed."),
+
 )  # fmt: skip
 NAMES = tuple(f.name for f in FIELDS)
 DOCS = {f.name: f.doc for f in FIELDS}
