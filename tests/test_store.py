@@ -294,6 +294,34 @@ def test_a_network_unused_beyond_its_time_expires(stores):
         store.get(old.id)
 
 
+OLD_FIELDS = ("layers", "activations", "loss", "weights", "biases", "inputs", "targets")
+OLD_FIELDS += ("learning_rate", "update_biases", "seed")
+
+
+def test_a_schema_1_document_is_read_as_trained_by_plain_gradient_descent(stores):
+    store = stores()
+    s, _ = store.add(classic())
+    s, _ = store.update(s.id, step, "step")
+    version, raw = store.backend.read(s.id)
+    doc = orjson.loads(raw)
+
+    def old(state):  # as schema 1 wrote it: the fields of then, no more
+        return None if state is None else {k: state[k] for k in OLD_FIELDS}
+
+    doc["schema"], doc["initial"] = 1, old(doc["initial"])
+    doc["state"] |= {
+        "network": old(doc["state"]["network"]),
+        "previous": old(doc["state"]["previous"]),
+    }
+    assert store.backend.write(s.id, version, orjson.dumps(doc), None, None, 60)
+    again = stores().get(s.id).state.to_data()
+    # The same, trained by sgd at a constant η: its optimiser's step count starts now.
+    assert again | {"optimizer_state": {"step": 1}} == s.state.to_data()
+    assert again["optimizer_state"] == {"step": 0}
+    assert (again["optimizer"]["name"], again["optimizer"]["momentum"]) == ("sgd", 0.0)
+    assert again["schedule"] == {"name": "constant"} and again["batch_size"] is None
+
+
 def test_a_document_from_a_newer_schema_is_refused_not_misread(stores):
     store = stores()
     s, _ = store.add(classic())

@@ -16,9 +16,33 @@ import orjson
 from app.engine import State
 from app.session import Entry, History, Session
 
-SCHEMA = 1
-# MIGRATIONS[n] turns a schema-n document into a schema-(n+1) one.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+SCHEMA = 2
+# Schema 2 (issue 8): how a network is trained became part of its state. A schema-1
+# network learnt by plain gradient descent, at one η, from its one sample, its weights
+# drawn uniformly in ±0.5; its optimiser had no state (sgd without momentum keeps none).
+TRAINED_AS_SCHEMA_1 = {
+    "init": {"name": "uniform", "a": 0.5},
+    "optimizer": {"name": "sgd"},
+    "schedule": {"name": "constant"},
+    "batch_size": None,
+    "shuffle": False,
+}
+
+
+def _to_schema_2(doc: dict[str, Any]) -> dict[str, Any]:
+    def trained(state: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if state is None else TRAINED_AS_SCHEMA_1 | state
+
+    s = doc["state"]
+    return doc | {
+        "initial": trained(doc["initial"]),
+        "state": s | {"network": trained(s["network"]), "previous": trained(s["previous"])},
+    }
+
+
+# MIGRATIONS[n] turns a schema-n document into a schema-(n+1) one. A history state (stored
+# apart, without a schema number) is read with the fields' defaults, which are schema 1's.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _to_schema_2}
 
 
 class Unreadable(ValueError):
