@@ -26,11 +26,10 @@ json_values = st.recursive(
     max_leaves=20,
 )
 FIELDS = [*NAMES, "preset"]
+OPTIMIZER_OPTIONS = ("momentum", "dampening", "nesterov", "betas", "eps", "weight_decay")
+OPTIMIZER_OPTIONS += ("amsgrad", "alpha", "centered", "lr_decay", "initial_accumulator_value")
 field_values = {
     "layers": st.lists(st.integers(-2, 20), max_size=9),
-    "activations": st.lists(
-        st.sampled_from(["sigmoid", "tanh", "relu", "linear", "x"]), max_size=4
-    ),
     "weights": st.one_of(
         st.dictionaries(
             st.sampled_from(["w1", "w5", "w8", "w9", "b1_1", "x"]), numbers, max_size=3
@@ -44,6 +43,41 @@ field_values = {
     "inputs": st.lists(numbers, max_size=3),
     "targets": st.lists(numbers, max_size=3),
     "learning_rate": numbers,
+    "activations": st.lists(
+        st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax", "x"]),
+        max_size=4,
+    ),
+    "loss": st.sampled_from(["half_sse", "mse", "bce", "cross_entropy", "x"]),
+    "optimizer": st.fixed_dictionaries(
+        {"name": st.sampled_from(["sgd", "rmsprop", "adagrad", "adam", "adamw", "x"])},
+        optional={
+            k: st.one_of(numbers, st.booleans(), st.lists(numbers, max_size=3))
+            for k in OPTIMIZER_OPTIONS
+        },
+    ),
+    "schedule": st.fixed_dictionaries(
+        {"name": st.sampled_from(["constant", "step", "multistep", "exponential", "x"])},
+        optional={
+            k: st.one_of(numbers, st.lists(numbers, max_size=3))
+            for k in ("step_size", "gamma", "milestones", "T_max", "eta_min", "total_iters")
+        },
+    ),
+    "init": st.fixed_dictionaries(
+        {"name": st.sampled_from(["uniform", "normal", "xavier_uniform", "kaiming_normal", "x"])},
+        optional={k: numbers for k in ("a", "std", "mean", "gain")},
+    ),
+    "data": st.one_of(
+        st.fixed_dictionaries(
+            {"generator": st.sampled_from(["xor", "spiral", "circle", "x"])},
+            optional={k: numbers for k in ("samples", "noise", "seed", "test_fraction")},
+        ),
+        st.fixed_dictionaries(
+            {"inputs": st.lists(st.lists(numbers, max_size=3), max_size=3)},
+            optional={"targets": st.lists(st.lists(numbers, max_size=3), max_size=3)},
+        ),
+    ),
+    "batch_size": numbers,
+    "shuffle": st.one_of(st.booleans(), numbers),
 }
 bodies = st.fixed_dictionaries(
     {},
