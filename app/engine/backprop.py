@@ -9,6 +9,7 @@ with the parameters from before the update.
 """
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,27 +39,36 @@ class Forward:
 @dataclass(frozen=True)
 class Backward:
     dE_dout: list[Array]  # per non-input layer: ∂E/∂out
-    dE_dout_terms: list[Array]  # shape of weights: [l][j][i] = δ_j · w_ji, the path through j
     dout_dnet: list[Array]  # per non-input layer: ∂out/∂net = f'(net)
     deltas: list[Array]  # per non-input layer: δ = ∂E/∂net
-    weight_grads: list[Array]  # shape of weights: ∂E/∂w_ji = δ_j · out_i
-    bias_grads: list[Array]  # shape of biases: ∂E/∂b_j = δ_j
+    weights: tuple[Array, ...]  # what the paths back went through: w_ji of δ_j · w_ji
+    outs: list[Array]  # per layer, input layer first: the out_i of ∂E/∂w_ji = δ_j · out_i
     # The output δ came from the loss and activation together (e.g. out − target), not
     # through ∂E/∂out, which may then be infinite (out rounded to 0 or 1) and unused.
     fused: bool = False
 
+    # Per sample (one sample's, after `at`), made when asked for: a batch needs only δ.
+    @property
+    def dE_dout_terms(self) -> list[Array]:
+        """Shape of weights: [l][j][i] = δ_j · w_ji, the path from neuron i through j."""
+        return [d[..., :, None] * w for d, w in zip(self.deltas, self.weights)]
+
+    @property
+    def weight_grads(self) -> list[Array]:
+        """Shape of weights: ∂E/∂w_ji = δ_j · out_i."""
+        return [d[..., :, None] * o[..., None, :] for d, o in zip(self.deltas, self.outs)]
+
+    @property
+    def bias_grads(self) -> list[Array]:
+        """Shape of biases: ∂E/∂b_j = δ_j."""
+        return self.deltas
+
     def at(self, k: int) -> "Backward":
         """Sample k's backward pass (its own loss's derivatives)."""
-        return Backward(*([a[k] for a in part] for part in self._parts()), fused=self.fused)
-
-    def _parts(self) -> tuple[list[Array], ...]:
-        return (
-            self.dE_dout,
-            self.dE_dout_terms,
-            self.dout_dnet,
-            self.deltas,
-            self.weight_grads,
-            self.bias_grads,
+        rows = (self.dE_dout, self.dout_dnet, self.deltas)
+        dE_dout, dout_dnet, deltas = ([a[k] for a in part] for part in rows)
+        return Backward(
+            dE_dout, dout_dnet, deltas, self.weights, [o[k] for o in self.outs], self.fused
         )
 
 
@@ -82,17 +92,19 @@ class Trace:
         """Sample k's forward and backward pass, beside the batch's gradients and update."""
         return replace(self, forward=self.forward.at(k), backward=self.backward.at(k))
 
-    @property
+    @cached_property
     def finite(self) -> bool:
         """Whether every number is finite (JSON has no NaN, and the update must be usable)."""
         f, b = self.forward, self.backward
+        # Every path δ_j · w_ji and every δ_j · out_i is finite if their sums are: an
+        # infinite product would make its sum infinite or NaN.
         parts = (
             f.losses,
             *f.net,
             *f.out,
             *(b.dE_dout[:-1] if b.fused else b.dE_dout),
-            *b.dE_dout_terms,
             *b.deltas,
+            *self.weight_grads,
             *self.weights,
             *self.biases,
             *(a for k, v in self.optimizer_state.items() if k != "step" for a in v),
@@ -115,7 +127,6 @@ def forward(network: Network, inputs: Array, targets: Array) -> Forward:
 def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     depth = network.depth
     dE_dout: list[Array] = [None] * depth  # type: ignore[list-item]
-    terms: list[Array] = [None] * depth  # type: ignore[list-item]
     dout_dnet: list[Array] = [None] * depth  # type: ignore[list-item]
     deltas: list[Array] = [None] * depth  # type: ignore[list-item]
     loss = LOSSES[network.loss]
@@ -124,7 +135,7 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     for l in reversed(range(depth)):
         if l < depth - 1:
             # ∂E/∂out_i = Σ_j δ_j · w_ji: every path from neuron i to the loss, summed.
-            dE_dout[l] = terms[l + 1].sum(axis=1)
+            dE_dout[l] = deltas[l + 1] @ network.weights[l + 1]
         act, net, out = ACTIVATIONS[network.activations[l]], fwd.net[l], fwd.out[l + 1]
         dout_dnet[l] = act.df(net, out)
         if l == depth - 1 and fused:
@@ -133,10 +144,7 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
             deltas[l] = act.delta(dE_dout[l], net, out)
         else:
             deltas[l] = dE_dout[l] * dout_dnet[l]
-        terms[l] = deltas[l][:, :, None] * network.weights[l]
-    # δ_j · out_i, per sample
-    weight_grads = [d[:, :, None] * o[:, None, :] for d, o in zip(deltas, fwd.out)]
-    return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas), bool(fused))
+    return Backward(dE_dout, dout_dnet, deltas, network.weights, fwd.out, bool(fused))
 
 
 def passes(
@@ -146,11 +154,10 @@ def passes(
     with np.errstate(all="ignore"):  # overflow shows up as Trace.finite, not a warning
         fwd = forward(network, inputs, targets)
         bwd = backward(network, fwd, targets)
-        return fwd, bwd, _mean(bwd.weight_grads), _mean(bwd.bias_grads)
-
-
-def _mean(per_sample: list[Array]) -> list[Array]:
-    """The mean over the samples (a batch's first axis): numpy's mean, without its overhead
-    per call (most of an iteration's time on small networks)."""
-    n = len(per_sample[0])
-    return [g[0] for g in per_sample] if n == 1 else [g.sum(axis=0) / n for g in per_sample]
+        n = len(inputs)
+        if n == 1:  # one sample: its own gradients (δ_j · out_i, one product each)
+            weight_grads = [d.T @ o for d, o in zip(bwd.deltas, fwd.out)]
+            return fwd, bwd, weight_grads, [d[0] for d in bwd.deltas]
+        # The mean over the samples of δ_j · out_i is one matrix product.
+        weight_grads = [d.T @ o / n for d, o in zip(bwd.deltas, fwd.out)]
+        return fwd, bwd, weight_grads, [d.sum(axis=0) / n for d in bwd.deltas]

@@ -24,8 +24,13 @@ def trace(state: State) -> Trace:
     """The state's next iteration, with every intermediate quantity."""
     network, t = state.network, state.training
     inputs, targets = state.data.train
-    epoch, rows = batch(len(inputs), t.batch_size, t.shuffle, t.seed or 0, t.step)
-    fwd, bwd, weight_grads, bias_grads = passes(network, inputs[rows], targets[rows])
+    n = len(inputs)
+    if (t.batch_size or n) >= n and not t.shuffle:  # every sample in order: no copy of them
+        epoch, rows = t.step, np.arange(n)
+    else:
+        epoch, rows = batch(n, t.batch_size, t.shuffle, t.seed or 0, t.step)
+        inputs, targets = inputs[rows], targets[rows]
+    fwd, bwd, weight_grads, bias_grads = passes(network, inputs, targets)
     grads = tuple(weight_grads) + (tuple(bias_grads) if t.update_biases else ())
     step = optim.OPTIMIZERS[t.optimizer["name"]].step
     with np.errstate(all="ignore"):
@@ -59,9 +64,9 @@ def updated(state: State, t: Trace) -> State | None:
     )
     if not 0 <= lr <= LIMITS["max_learning_rate"]:  # NaN included
         return None
-    after = state.with_params(tuple(t.weights), tuple(t.biases))
+    network = state.network.with_params(tuple(t.weights), tuple(t.biases))
     training = replace(training, optimizer_state=t.optimizer_state, current_learning_rate=lr)
-    return replace(after, training=training)
+    return State(network, state.data, training)
 
 
 def iterate(state: State, t: Trace) -> tuple[State, Trace] | None:

@@ -7,7 +7,7 @@ checks plain data, field by field.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,8 @@ class Network:
         """The same network with other parameters (already checked, e.g. by an update)."""
         for a in (*weights, *biases):
             a.flags.writeable = False
-        return replace(self, weights=tuple(weights), biases=tuple(biases))
+        # Not dataclasses.replace: this is made once an iteration, and replace is slow.
+        return Network(self.layers, self.activations, self.loss, tuple(weights), tuple(biases))
 
     def param_names(self) -> list[str]:
         """w1, w2, … then b1_1, b1_2, …, in numbering order."""

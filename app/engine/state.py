@@ -104,7 +104,7 @@ class State:
 
     def with_params(self, weights: tuple[Array, ...], biases: tuple[Array, ...]) -> "State":
         """The same state with other parameters (already checked, e.g. by an update)."""
-        return replace(self, network=self.network.with_params(weights, biases))
+        return State(self.network.with_params(weights, biases), self.data, self.training)
 
 
 def _drawn(data: dict[str, Any], layers: tuple[int, ...]) -> dict[str, Any]:
