@@ -475,3 +475,28 @@ def test_a_large_networks_steps_leave_out_its_folded_table(client, lab):
 def test_new_network_refuses_bad_sizes_inline(client, lab, layers):
     page = post(client, f"{lab}/new", {"layers": layers}, status=422)
     assert page.text(ids.MESSAGE).startswith("layers")
+
+
+def test_a_network_that_learns_from_a_data_set_is_drawn_with_its_batch_s_first_sample(client):
+    body = {
+        "layers": [2, 3, 1],
+        "activations": ["tanh", "sigmoid"],
+        "loss": "bce",
+        "seed": 2,
+        "data": {"generator": "xor"},
+        "optimizer": {"name": "adam"},
+        "batch_size": 2,
+        "shuffle": True,
+    }
+    made = client.post("/api/networks", json=body).json()
+    page = client.get(f"/n/{made['id']}")
+    assert page.status_code == 200, page.text
+    forward = client.post(f"/api/networks/{made['id']}/forward").json()
+    x = made["data"]["inputs"][forward["batch"][0]]
+    drawn = Page(page.text)
+    for j, name in enumerate(("i1", "i2")):
+        assert drawn.attr(ids.field(name, "table"), "value") == numbers.fmt_input(x[j])
+    for _ in range(6):  # every phase of the iteration, and the update
+        assert (
+            client.post(f"/n/{made['id']}/next", headers={"HX-Request": "true"}).status_code == 200
+        )

@@ -7,10 +7,14 @@ so that nothing typed is lost.
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.engine import State, parse_param_name
 from app.view import ids
 from app.view.layout import DIGITS
 from app.view.numbers import fmt_input
+
+Array = np.ndarray
 
 FITS = DIGITS + 4  # the characters a field is made for: −0.0380982365
 
@@ -48,8 +52,16 @@ def _fit(value: str) -> str | None:
 
 
 class Fields:
-    def __init__(self, state: State, precision: int, invalid: Invalid | None, t: dict):
-        self.network, self.data, self.training = state.network, state.data, state.training
+    def __init__(
+        self,
+        state: State,
+        precision: int,
+        invalid: Invalid | None,
+        t: dict,
+        sample: tuple[Array, Array],
+    ):
+        self.network, self.training = state.network, state.training
+        self.inputs, self.targets = sample  # of the sample on show
         self.precision, self.invalid, self.t = precision, invalid, t
 
     def _make(self, name: str, label: str, number: float, where: str) -> Field:
@@ -66,12 +78,12 @@ class Fields:
 
     def input(self, j: int, where: str = "graph") -> Field:
         name = ids.neuron_name(self.network.layers, 0, j)
-        return self._make(name, name, self.data.inputs[j], where)
+        return self._make(name, name, self.inputs[j], where)
 
     def target(self, j: int, where: str = "graph") -> Field:
         o = ids.neuron_name(self.network.layers, self.network.depth, j)
         label = f"{self.t['target']} {o}"
-        return self._make(f"target_{o}", label, self.data.targets[j], where)
+        return self._make(f"target_{o}", label, self.targets[j], where)
 
     def learning_rate(self) -> Field:
         return self._make("learning_rate", "η", self.training.learning_rate, "table")

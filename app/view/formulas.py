@@ -17,6 +17,7 @@ from app.engine import State, Trace, bias_name, weight_name
 from app.view import ids
 from app.view.mathml import Bare, named, render, shift
 from app.view.numbers import fmt
+from app.view.stage import sample_of
 
 MAX_TERMS = 3  # sums with more terms than this are written with Σ (a longer line would not fit)
 E_TOTAL = r"E_{\mathrm{total}}"
@@ -116,7 +117,8 @@ class Iteration:
     """One iteration's numbers with the names to write them."""
 
     def __init__(self, state: State, trace: Trace, precision: int):
-        self.network, self.data, self.training = state.network, state.data, state.training
+        self.network, self.training = state.network, state.training
+        self.targets = sample_of(state, trace)[1]  # of the sample on show
         self.trace, self.precision = trace, precision
         self.layers = self.network.layers
 
@@ -216,7 +218,7 @@ class Iteration:
             Line(
                 self.math(
                     rf"= {nums} = @2",
-                    self.data.targets[j],
+                    self.targets[j],
                     self.trace.forward.out[L][j],
                     Bare(value),
                 )
@@ -266,7 +268,7 @@ class Iteration:
                 return self.done(fid, lines, None)
             value = float(b.deltas[l][j])
             out = self.trace.forward.out[l + 1][j]
-            lines.append(Line(self.math(rf"= {num} = @2", self.data.targets[j], out, Bare(value))))
+            lines.append(Line(self.math(rf"= {num} = @2", self.targets[j], out, Bare(value))))
             return self.done(fid, lines, value)
         if activation == "softmax":  # through the whole Jacobian of the layer
             dE = _d(E_TOTAL, rf"\mathrm{{out}}_{{{X}}}")
@@ -287,7 +289,7 @@ class Iteration:
             Line(
                 self.math(
                     rf"= {dloss_num} \cdot {shift(dact_num, 2)}",
-                    self.data.targets[j],
+                    self.targets[j],
                     self.trace.forward.out[l + 1][j],
                     *dact_values,
                 )
@@ -403,7 +405,7 @@ class Iteration:
             return self._chain_by_delta(kind, l, j, i, revealed)
         if l + 1 == L:
             dE_sym, dE_num = (self.n(t).replace("X", X) for t in DLOSS[self.network.loss])
-            dE_values = [self.data.targets[j], self.trace.forward.out[L][j]]
+            dE_values = [self.targets[j], self.trace.forward.out[L][j]]
         else:
             dE_sym, dE_num, dE_values, _ = self._paths(l, j)
         lines = [Line(self.math(rf"{_d(E_TOTAL, p)} = {dE} \cdot {dact} \cdot {dnet}"))]

@@ -182,7 +182,7 @@ def build(
     t = TEXT[lang]
     stage = Stage.of(session, prefs.precision)
     it = Iteration(stage.shown, stage.trace, prefs.precision)
-    fields = Fields(stage.current, prefs.precision, invalid, t)
+    fields = Fields(stage.current, prefs.precision, invalid, t, stage.sample)
     selected = _selected(stage, prefs.selected)
     present = prefs.present == "on"
     count = len(stage.shown.network.param_names())

@@ -8,6 +8,8 @@ non-input layer.
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.engine import State, Trace
 from app.engine.phase import reached
 from app.session import Session
@@ -24,6 +26,12 @@ class Stage:
     @classmethod
     def of(cls, session: Session, precision: int) -> "Stage":
         return cls(session.phase, session.shown, session.state, session.trace(), precision)
+
+    @property
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs and targets of the sample on show: the one sample, or the first of
+        the batch of a data set."""
+        return sample_of(self.shown, self.trace)
 
     @property
     def depth(self) -> int:
@@ -52,3 +60,12 @@ class Stage:
     def active_edges(self, l: int) -> bool:
         """The weights[l] and biases[l] the current phase uses or changes."""
         return self.updated or self.phase in (f"forward:{l + 1}", f"backward:{l + 1}")
+
+
+def sample_of(state: State, trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs and targets of the sample `trace` shows (a sample's trace, `at(k)`)."""
+    d = state.data
+    if d.inputs is not None and d.targets is not None:
+        return d.inputs, d.targets
+    row = int(trace.batch[0]) if trace.batch is not None else 0  # the first of the batch
+    return trace.forward.out[0], d.train[1][row]
