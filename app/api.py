@@ -30,6 +30,7 @@ from app.schemas import (
     Scenario,
     State,
     StepResult,
+    TrainIterations,
     TrainRequest,
     TrainResult,
 )
@@ -230,7 +231,7 @@ async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: Toke
     "/networks/{id}/forward",
     response_model=ForwardResult,
     name="api_forward",
-    responses=answers(404),
+    responses=answers(404, 422),
 )
 async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The forward pass of the next iteration's batch. Changes nothing."""
@@ -242,7 +243,7 @@ async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response
     "/networks/{id}/backward",
     response_model=BackwardResult,
     name="api_backward",
-    responses=answers(404),
+    responses=answers(404, 422),
 )
 async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The backward pass of the next iteration's batch. Changes nothing."""
@@ -289,7 +290,9 @@ async def train(
     """Train up to 100,000 iterations, and as many as the network's size allows (see
     `iterations` in a 422); stops before numbers stop being finite."""
     count, field = (
-        (body.iterations, "iterations") if body.iterations is not None else (body.epochs, "epochs")
+        (body.iterations, "iterations")
+        if isinstance(body, TrainIterations)
+        else (body.epochs, "epochs")
     )
     _, s, t = await training.run(trainer, store, id, count, token, field)
     return json(

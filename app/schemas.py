@@ -11,7 +11,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 
 from app.bounds import REQUEST_LIMITS
@@ -145,17 +144,19 @@ class PatchNetwork(StateFields):
 Count = Annotated[int, Field(strict=True, ge=1, le=MAX_ITERATIONS), BeforeValidator(_whole)]
 
 
-class TrainRequest(_Strict):
-    """`iterations` (one batch each), or `epochs` (every batch of the training set)."""
+class TrainIterations(_Strict):
+    """Iterations, one batch each."""
 
-    iterations: Count | None = None
-    epochs: Count | None = None
+    iterations: Count
 
-    @model_validator(mode="after")
-    def _one(self) -> "TrainRequest":
-        if (self.iterations is None) == (self.epochs is None):
-            raise ValueError("give iterations or epochs (one of them)")
-        return self
+
+class TrainEpochs(_Strict):
+    """Epochs: every batch of the training set, each."""
+
+    epochs: Count
+
+
+TrainRequest = TrainIterations | TrainEpochs
 
 
 class Scenario(BaseModel):

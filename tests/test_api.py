@@ -289,8 +289,8 @@ def test_whole_numbers_may_be_written_as_floats(client, classic):
 
 def test_the_documented_ranges_are_json_schemas_own(client):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    for count in ("iterations", "epochs"):
-        counted = schemas["TrainRequest"]["properties"][count]["anyOf"][0]
+    for model, count in (("TrainIterations", "iterations"), ("TrainEpochs", "epochs")):
+        counted = schemas[model]["properties"][count]
         assert (counted["minimum"], counted["maximum"]) == (1, 100_000)
     seed = schemas["CreateNetwork"]["properties"]["seed"]["anyOf"][0]
     assert seed["maximum"] == 2**53 - 1  # read back exactly by any JSON client
