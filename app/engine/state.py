@@ -227,6 +227,8 @@ def _pairs(network: Network, data: Data) -> None:
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, DataSet):
+        return value.to_data()
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
