@@ -136,8 +136,8 @@ def numeric_grads(
                 ]
             )
             g = ((losses[: len(q)] - losses[len(q) :]) / (2 * h)).reshape(n, m + 1)
-            weight_grads.append(g[:, :m])
-            bias_grads.append(g[:, m])
+            weight_grads.append(np.ascontiguousarray(g[:, :m]))  # contiguous: for orjson
+            bias_grads.append(np.ascontiguousarray(g[:, m]))
         return weight_grads, bias_grads
 
 
