@@ -108,6 +108,9 @@ class StateFields(_Strict):
     update_biases: Annotated[bool, Field(strict=True)] | None = Field(
         None, description=DOC["update_biases"]
     )
+    classic_slip: Annotated[bool, Field(strict=True)] | None = Field(
+        None, description=DOC["classic_slip"]
+    )
     seed: Seed | None = Field(None, description=DOC["seed"])
     init: Choice | None = Field(None, description=DOC["init"])
     data: DataSpec | None = Field(None, description=DOC["data"])
@@ -171,6 +174,7 @@ class Scenario(BaseModel):
     data: dict[str, Any] | None = Field(description=DOC["data"])
     learning_rate: float = Field(description=DOC["learning_rate"])
     update_biases: bool = Field(description=DOC["update_biases"])
+    classic_slip: bool = Field(description=DOC["classic_slip"])
     seed: int | None = Field(description=DOC["seed"])
     init: dict[str, Any] = Field(description=DOC["init"])
     optimizer: dict[str, Any] = Field(description=DOC["optimizer"])

@@ -93,6 +93,13 @@ def test_the_tutorial_s_gradients():
     assert c.batch.tolist() == [0] and c.epoch == 0
 
 
+def test_it_shows_the_classic_slip_in_the_hidden_layer():
+    c = gc.check(State.from_data(CLASSIC | {"classic_slip": True}))
+    assert c.max_error > 0.1 and c.max_error_at == "w1"
+    assert (c.weight_errors[0] > 0.1).all()  # w1..w4: through w5⁺..w8⁺, not ∂E/∂w
+    assert (c.weight_errors[1] < 1e-8).all()  # w5..w8: the output δ is the derivation's
+
+
 def test_the_largest_error_is_named_by_its_parameter():
     network = State.from_data(CLASSIC).network
     errors = [np.zeros((2, 2)), np.array([[0.0, 0.0], [0.0, 0.3]])], [np.zeros(2), np.zeros(2)]

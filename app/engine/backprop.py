@@ -5,9 +5,11 @@ optimiser's, app/engine/optim.py; an iteration puts them together, app/engine/it
 Every quantity of the tutorial's derivation is kept, named as there and per sample (one
 row each), so that it can be shown; `at(k)` is sample k's own. The batch's loss is the
 mean over its samples, so its gradients are the mean of theirs. All gradients are taken
-with the parameters from before the update.
+with the parameters from before the update, unless the backward pass is given `update`:
+the tutorial's classic slip, below.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,7 +40,8 @@ class Forward:
 @dataclass(frozen=True)
 class Backward:
     dE_dout: list[Array]  # per non-input layer: ∂E/∂out
-    dE_dout_terms: list[Array]  # shape of weights: [l][j][i] = δ_j · w_ji, the path through j
+    # shape of weights: [l][j][i] = δ_j · w_ji, the path through j (w⁺ with the classic slip)
+    dE_dout_terms: list[Array]
     dout_dnet: list[Array]  # per non-input layer: ∂out/∂net = f'(net)
     deltas: list[Array]  # per non-input layer: δ = ∂E/∂net
     weight_grads: list[Array]  # shape of weights: ∂E/∂w_ji = δ_j · out_i
@@ -112,12 +115,25 @@ def forward(network: Network, inputs: Array, targets: Array) -> Forward:
     return Forward(net, out, losses, float(losses.sum()) / len(losses))
 
 
-def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
+# The classic slip's update: from l and the batch's ∂E/∂w of weights[l], weights[l] as
+# updated (w⁺), which δ then goes back through.
+Update = Callable[[int, Array], Array]
+
+
+def backward(
+    network: Network, fwd: Forward, targets: Array, update: Update | None = None
+) -> Backward:
+    """The backward pass of a batch, from the output layer down.
+
+    With `update`, the tutorial's slip: each layer's weights are updated as soon as their
+    gradient is known, and the layer below takes its δ through them, w⁺ instead of w, as
+    the code behind the tutorial's printed figures did (its derivation uses w)."""
     depth = network.depth
     dE_dout: list[Array] = [None] * depth  # type: ignore[list-item]
     terms: list[Array] = [None] * depth  # type: ignore[list-item]
     dout_dnet: list[Array] = [None] * depth  # type: ignore[list-item]
     deltas: list[Array] = [None] * depth  # type: ignore[list-item]
+    weight_grads: list[Array] = [None] * depth  # type: ignore[list-item]
     loss = LOSSES[network.loss]
     dE_dout[-1] = loss.dloss(targets, fwd.out[-1])
     fused = loss.fused.get(network.activations[-1])
@@ -133,19 +149,20 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
             deltas[l] = act.delta(dE_dout[l], net, out)
         else:
             deltas[l] = dE_dout[l] * dout_dnet[l]
-        terms[l] = deltas[l][:, :, None] * network.weights[l]
-    # δ_j · out_i, per sample
-    weight_grads = [d[:, :, None] * o[:, None, :] for d, o in zip(deltas, fwd.out)]
+        # δ_j · out_i, per sample
+        weight_grads[l] = deltas[l][:, :, None] * fwd.out[l][:, None, :]
+        w = network.weights[l] if update is None else update(l, _mean([weight_grads[l]])[0])
+        terms[l] = deltas[l][:, :, None] * w
     return Backward(dE_dout, terms, dout_dnet, deltas, weight_grads, list(deltas), bool(fused))
 
 
 def passes(
-    network: Network, inputs: Array, targets: Array
+    network: Network, inputs: Array, targets: Array, update: Update | None = None
 ) -> tuple[Forward, Backward, list[Array], list[Array]]:
     """The forward and backward pass of a batch and its mean gradients (∂E/∂w, ∂E/∂b)."""
     with np.errstate(all="ignore"):  # overflow shows up as Trace.finite, not a warning
         fwd = forward(network, inputs, targets)
-        bwd = backward(network, fwd, targets)
+        bwd = backward(network, fwd, targets, update)
         return fwd, bwd, _mean(bwd.weight_grads), _mean(bwd.bias_grads)
 
 

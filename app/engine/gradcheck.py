@@ -5,7 +5,8 @@ central finite differences, beside backpropagation's, with the relative error of
     error      |a − n| / max(|a|, |n|, tiny), a backpropagation's ∂E/∂p, tiny = TINY · |E|
 
 E is the batch's E_total (the mean over its samples), the batch the one `trace` picks, and
-a the gradient its iteration's update uses. One h for every parameter, ∛ε of float64
+a the gradient its iteration's update uses (with classic_slip, the slipped one: the check
+shows where it is no ∂E/∂w). One h for every parameter, ∛ε of float64
 (6.06e-6): the step that balances the central difference's truncation error (∝ h²)
 against the rounding of the two losses (about ε·|E|/h); torch.autograd.gradcheck's 1e-6
 leaves several times more rounding. The error is relative, but a gradient smaller than
