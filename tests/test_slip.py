@@ -5,6 +5,7 @@ layer's weights as the update leaves them; off, nothing changes."""
 import numpy as np
 import pytest
 
+from app import session as ops
 from app.engine import PRESETS, State, forward, iterate, trace
 
 OPTIMIZERS = [
@@ -101,3 +102,12 @@ def test_off_it_changes_nothing(optimizer):
         a.backward.deltas + a.weights + a.biases, b.backward.deltas + b.weights + b.biases
     ):
         assert np.array_equal(x, y)
+
+
+def test_switching_it_starts_the_optimiser_afresh():
+    s, _ = ops.step(ops.create({"preset": "deep", "optimizer": {"name": "adam"}}))
+    assert s.state.training.step == 1
+    switched = ops.patch(s, {"classic_slip": True})
+    assert switched.state.training.classic_slip and switched.state.training.step == 0
+    switched, _ = ops.step(switched)
+    assert ops.patch(switched, {"classic_slip": True}).state.training.step == 1  # no switch
