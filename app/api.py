@@ -7,9 +7,11 @@ change then needs it as `Authorization: Bearer <token>`. Reading and following n
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import fields
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
@@ -17,7 +19,7 @@ from fastapi.security import HTTPBearer
 from app import ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
-from app.engine import Backward, Forward, InvalidInput, Trace, trace
+from app.engine import Backward, Forward, InvalidInput, Trace, gradcheck, trace
 from app.engine.data import MAX_SAMPLES
 from app.problems import answers
 from app.schemas import (
@@ -25,6 +27,7 @@ from app.schemas import (
     Created,
     CreateNetwork,
     ForwardResult,
+    GradCheckResult,
     HistoryResult,
     PatchNetwork,
     Scenario,
@@ -249,6 +252,22 @@ async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Respons
     """The backward pass of the next iteration's batch. Changes nothing."""
     s = await store.call(store.get, id)
     return json(where(s) | batch_data(trace(s.state), sample, "backward"))
+
+
+@router.post(
+    "/networks/{id}/gradcheck",
+    response_model=GradCheckResult,
+    name="api_gradcheck",
+    responses=answers(404, 422),
+)
+async def gradient_check(id: str, store: StoreDep) -> Response:
+    """Every ∂E/∂w and ∂E/∂b of the next iteration's batch by central finite differences,
+    beside backpropagation's, with their relative errors. Changes nothing; a batch too large
+    for the network's size is a 422 that says how many samples it may have."""
+    s = await store.call(store.get, id)
+    # Up to about a second of numpy: in a worker thread, not holding up the event loop.
+    c = await to_thread.run_sync(gradcheck.check, s.state)
+    return json(where(s) | {f.name: getattr(c, f.name) for f in fields(c)})
 
 
 @router.post(

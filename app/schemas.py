@@ -107,6 +107,9 @@ class StateFields(_Strict):
     update_biases: Annotated[bool, Field(strict=True)] | None = Field(
         None, description=DOC["update_biases"]
     )
+    classic_slip: Annotated[bool, Field(strict=True)] | None = Field(
+        None, description=DOC["classic_slip"]
+    )
     seed: Seed | None = Field(None, description=DOC["seed"])
     init: Choice | None = Field(None, description=DOC["init"])
     data: DataSpec | None = Field(None, description=DOC["data"])
@@ -172,6 +175,7 @@ class Scenario(BaseModel):
     data: dict[str, Any] | None = Field(description=DOC["data"])
     learning_rate: float = Field(description=DOC["learning_rate"])
     update_biases: bool = Field(description=DOC["update_biases"])
+    classic_slip: bool = Field(description=DOC["classic_slip"])
     seed: int | None = Field(description=DOC["seed"])
     init: dict[str, Any] = Field(description=DOC["init"])
     optimizer: dict[str, Any] = Field(description=DOC["optimizer"])
@@ -215,9 +219,12 @@ class HistoryResult(BaseModel):
     entries: list[Entry]
 
 
-class Batch(Where):
+class NextBatch(Where):
     batch: list[int] = Field(description="The next iteration's samples: indices into the data.")
     epoch: int = Field(description="The epoch the batch belongs to, from 0.")
+
+
+class Batch(NextBatch):
     sample: int = Field(description="The sample of the batch whose figures are shown, from 0.")
 
 
@@ -238,6 +245,27 @@ class BackwardResult(Batch):
     bias_grads: Biases = Field(description="The batch's mean ∂E/∂b (shape of biases).")
     sample_weight_grads: Weights = Field(description="The sample's ∂E/∂w = δ_j · out_i.")
     sample_bias_grads: Biases = Field(description="The sample's ∂E/∂b = δ_j.")
+
+
+class GradCheckResult(NextBatch):
+    loss: float = Field(description="E, the batch's E_total (the mean over its samples).")
+    weight_grads: Weights = Field(
+        description="Backpropagation's ∂E/∂w of the batch (a), as the next update uses it."
+    )
+    bias_grads: Biases = Field(description="Backpropagation's ∂E/∂b of the batch.")
+    numeric_weight_grads: Weights = Field(
+        description="Central finite differences (n): (E(w + h) − E(w − h)) / 2h."
+    )
+    numeric_bias_grads: Biases = Field(description="(E(b + h) − E(b − h)) / 2h.")
+    weight_errors: Weights = Field(description="Relative errors |a − n| / max(|a|, |n|, tiny).")
+    bias_errors: Biases = Field(description="Relative errors |a − n| / max(|a|, |n|, tiny).")
+    max_error: float = Field(description="The largest of the errors.")
+    max_error_at: str = Field(description="The parameter it is at, by name: w5, b2_1.")
+    h: float = Field(description="The step, ∛ε of float64: about 6.06e-6.")
+    tiny: float = Field(
+        description="1e-4 · |E|: a gradient smaller than tiny has its error measured against "
+        "tiny (the differences resolve a gradient only to about 4e-11 · |E|)."
+    )
 
 
 class StepResult(ForwardResult, BackwardResult):

@@ -119,7 +119,7 @@ def create(data: dict[str, Any]) -> Session:
 # Changing how it is trained starts the optimiser and the schedule afresh (torch: a new
 # optimizer and scheduler); an edit of a weight, an input or a target keeps them.
 RESTARTS = ("learning_rate", "update_biases", "optimizer", "schedule", "data", "batch_size")
-RESTARTS += ("shuffle", "layers")
+RESTARTS += ("shuffle", "classic_slip", "layers")
 
 
 def patch(session: Session, changes: dict[str, Any]) -> Session:

@@ -118,6 +118,37 @@ def test_reset_returns_to_the_created_state(client, classic):
     assert reset == created
 
 
+def test_gradcheck_sets_finite_differences_beside_backpropagation(client, classic):
+    before = client.get(f"/api/networks/{classic}").json()
+    c = client.post(f"/api/networks/{classic}/gradcheck").json()
+    assert (c["id"], c["iteration"], c["phase"], c["batch"], c["epoch"]) == (
+        classic,
+        0,
+        "ready",
+        [0],
+        0,
+    )
+    assert c["loss"] == pytest.approx(ref.E_TOTAL, abs=ref.TOL)
+    for name, (l, j, i) in ref.INDEX.items():
+        assert c["weight_grads"][l][j][i] == pytest.approx(ref.GRADS[name], abs=ref.TOL)
+        assert c["numeric_weight_grads"][l][j][i] == pytest.approx(ref.GRADS[name], abs=1e-10)
+    assert c["bias_grads"] == [pytest.approx(d, abs=ref.TOL) for d in ref.DELTAS]
+    assert c["numeric_bias_grads"] == [pytest.approx(d, abs=1e-10) for d in ref.DELTAS]
+    errors = [e for m in c["weight_errors"] for row in m for e in row]
+    errors += [e for v in c["bias_errors"] for e in v]
+    assert len(errors) == 12 and c["max_error"] == max(errors) < 1e-6
+    assert c["max_error_at"] in [f"w{k}" for k in range(1, 9)] + ["b1_1", "b1_2", "b2_1", "b2_2"]
+    assert c["h"] == pytest.approx(6.055e-6, rel=1e-3)
+    assert c["tiny"] == pytest.approx(1e-4 * ref.E_TOTAL)
+    assert client.get(f"/api/networks/{classic}").json() == before  # read-only
+    # The largest network on a batch of 1000 samples: more work than one request may ask.
+    spiral = {"generator": "spiral", "samples": 1000}
+    big = {"layers": [2, *[16] * 6, 1], "data": spiral, "seed": 1}
+    id = client.post("/api/networks", json=big).json()["id"]
+    msg = problem(client.post(f"/api/networks/{id}/gradcheck"))
+    assert msg.startswith("batch_size: ") and "at most 280 samples" in msg
+
+
 def test_openapi_documents_the_state_shape(client):
     spec = client.get("/openapi.json").json()
     state = spec["components"]["schemas"]["State"]["properties"]
@@ -212,6 +243,7 @@ def test_bad_iteration_counts(client, classic, iterations):
         ("delete", ""),
         ("post", "/forward"),
         ("post", "/backward"),
+        ("post", "/gradcheck"),
         ("post", "/step"),
         ("post", "/train"),
         ("post", "/phase/next"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.engine import State, forward, trace, train
+from app.engine import State, forward, iterate, trace, train
 from app.engine.state import CLASSIC
 from tests import reference as ref
 
@@ -14,9 +14,14 @@ def approx(expected):
     return close(expected, abs=ref.TOL, rel=0)
 
 
+@pytest.fixture(params=[{}, {"classic_slip": False}], ids=["default", "classic_slip=false"])
+def classic_net(request) -> State:
+    return State.from_data(CLASSIC | request.param)
+
+
 @pytest.fixture
-def classic_net() -> State:
-    return State.from_data(CLASSIC)
+def slipped_net() -> State:
+    return State.from_data(CLASSIC | {"classic_slip": True})
 
 
 def loss(state: State) -> float:
@@ -67,6 +72,34 @@ def test_the_tutorials_slip_is_the_hidden_deltas_with_updated_output_weights(cla
     slipped = classic_net.with_params((w_first, t.weights[1]), classic_net.network.biases)
     assert round(loss(slipped), 9) == ref.E_AFTER_1_TUTORIAL_SLIP
     assert abs(loss(slipped) - ref.E_AFTER_1) > 1e-7
+
+
+def test_classic_slip_takes_the_hidden_deltas_through_the_updated_output_weights(slipped_net):
+    t = trace(slipped_net)
+    b, (d_o1, d_o2), w = t.at(0).backward, ref.DELTAS[1], ref.UPDATED
+    assert b.deltas[1].tolist() == approx(ref.DELTAS[1])  # the output layer's are the same
+    # ∂E/∂out_h through w5⁺..w8⁺: h1 by its paths through o1 and o2, then h2
+    assert b.dE_dout_terms[1][:, 0].tolist() == approx([d_o1 * w["w5"], d_o2 * w["w7"]])
+    dE_dout_h = [d_o1 * w["w5"] + d_o2 * w["w7"], d_o1 * w["w6"] + d_o2 * w["w8"]]
+    assert b.dE_dout[0].tolist() == approx(dE_dout_h)
+    assert b.dout_dnet[0].tolist() == approx(ref.DOUT_DNET[0])
+    delta_h = [g * d for g, d in zip(dE_dout_h, ref.DOUT_DNET[0])]
+    assert b.deltas[0].tolist() == approx(delta_h)
+    assert all(abs(s - r) > 1e-3 for s, r in zip(delta_h, ref.DELTAS[0]))  # they differ
+    for name, (l, j, i) in ref.INDEX.items():
+        before = CLASSIC["weights"][l][j][i]
+        expected = w[name] if l == 1 else before - 0.5 * delta_h[j] * ref.OUT[0][i]
+        assert t.weights[l][j, i] == approx(expected), name
+    after, _ = iterate(slipped_net, t)
+    assert round(loss(after), 9) == ref.E_AFTER_1_TUTORIAL_SLIP
+
+
+def test_ten_thousand_iterations_with_classic_slip_give_the_tutorial_s_figures(slipped_net):
+    result = train(slipped_net, 10_000)
+    assert round(result.losses[0], 9) == ref.E_AFTER_1_TUTORIAL_SLIP
+    assert round(result.losses[-1], 9) == ref.E_AFTER_10000_TUTORIAL_SLIP
+    out = trace(result.state).at(0).forward.out[-1]
+    assert [round(o, 9) for o in out.tolist()] == ref.OUT_AFTER_10000_TUTORIAL_SLIP
 
 
 def test_bias_updates_when_switched_on():
@@ -139,6 +172,17 @@ def test_api_bias_updates(client):
     r = client.post("/api/networks", json={"preset": "classic", "update_biases": True})
     s = client.post(f"/api/networks/{r.json()['id']}/step").json()
     assert s["loss_after"] == approx(ref.E_AFTER_1_WITH_BIASES)
+
+
+def test_api_classic_slip(client):
+    r = client.post("/api/networks", json={"preset": "classic", "classic_slip": True})
+    id = r.json()["id"]
+    assert r.json()["classic_slip"] is True
+    s = client.post(f"/api/networks/{id}/step").json()
+    assert s["loss_before"] == approx(ref.E_TOTAL)
+    assert round(s["loss_after"], 9) == ref.E_AFTER_1_TUTORIAL_SLIP
+    assert s["deltas"][1] == approx(ref.DELTAS[1]) and s["deltas"][0] != approx(ref.DELTAS[0])
+    assert client.post(f"/api/networks/{id}/forward").json()["loss"] == s["loss_after"]
 
 
 def test_api_train_ten_thousand(client, classic):

@@ -1,5 +1,6 @@
 """The state's one table of fields (app/engine/state.py) and what it drives."""
 
+import orjson
 import pytest
 
 from app.engine import FIELDS, PRESETS, InvalidInput, State
@@ -13,6 +14,20 @@ def test_the_table_drives_writing_and_reading_the_state_both_ways():
         data = state.to_data()
         assert tuple(data) == NAMES
         assert State.from_data(data).to_data() == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"generator": "spiral", "samples": 20, "test_fraction": 0.25},
+        {"inputs": [[0, 1]], "targets": [[1]]},
+    ],
+)
+def test_a_data_set_is_written_as_plain_data(data):
+    state = State.from_data({"layers": [2, 3, 1], "data": data, "seed": 1})
+    written = state.to_data()
+    assert orjson.loads(orjson.dumps(written)) == written  # JSON, as the store keeps it
+    assert State.from_data(written).to_data() == written
 
 
 def test_every_field_lives_in_one_part_of_the_state():

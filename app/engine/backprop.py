@@ -8,6 +8,7 @@ mean over its samples, so its gradients are the mean of theirs. All gradients ar
 with the parameters from before the update.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -124,7 +125,19 @@ def forward(network: Network, inputs: Array, targets: Array) -> Forward:
     return Forward(net, out, losses, float(losses.sum()) / len(losses))
 
 
-def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
+# The classic slip's update: from l and the batch's ∂E/∂w of weights[l], weights[l] as
+# updated (w⁺), which δ then goes back through.
+Update = Callable[[int, Array], Array]
+
+
+def backward(
+    network: Network, fwd: Forward, targets: Array, update: Update | None = None
+) -> Backward:
+    """The backward pass of a batch, from the output layer down.
+
+    With `update`, the tutorial's slip: each layer's weights are updated as soon as their
+    gradient is known, and the layer below takes its δ through them, w⁺ instead of w, as
+    the code behind the tutorial's printed figures did (its derivation uses w)."""
     depth = network.depth
     dE_dout: list[Array] = [None] * depth  # type: ignore[list-item]
     dout_dnet: list[Array] = [None] * depth  # type: ignore[list-item]
@@ -132,10 +145,11 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
     loss = LOSSES[network.loss]
     dE_dout[-1] = loss.dloss(targets, fwd.out[-1])
     fused = loss.fused.get(network.activations[-1])
+    paths = list(network.weights)  # the w_ji each δ_j goes back through
     for l in reversed(range(depth)):
         if l < depth - 1:
             # ∂E/∂out_i = Σ_j δ_j · w_ji: every path from neuron i to the loss, summed.
-            dE_dout[l] = deltas[l + 1] @ network.weights[l + 1]
+            dE_dout[l] = deltas[l + 1] @ paths[l + 1]
         act, net, out = ACTIVATIONS[network.activations[l]], fwd.net[l], fwd.out[l + 1]
         dout_dnet[l] = act.df(net, out)
         if l == depth - 1 and fused:
@@ -144,20 +158,28 @@ def backward(network: Network, fwd: Forward, targets: Array) -> Backward:
             deltas[l] = act.delta(dE_dout[l], net, out)
         else:
             deltas[l] = dE_dout[l] * dout_dnet[l]
-    return Backward(dE_dout, dout_dnet, deltas, network.weights, fwd.out, bool(fused))
+        if update is not None:
+            paths[l] = update(l, _weight_grad(deltas[l], fwd.out[l]))
+    return Backward(dE_dout, dout_dnet, deltas, tuple(paths), fwd.out, bool(fused))
 
 
 def passes(
-    network: Network, inputs: Array, targets: Array
+    network: Network, inputs: Array, targets: Array, update: Update | None = None
 ) -> tuple[Forward, Backward, list[Array], list[Array]]:
     """The forward and backward pass of a batch and its mean gradients (∂E/∂w, ∂E/∂b)."""
     with np.errstate(all="ignore"):  # overflow shows up as Trace.finite, not a warning
         fwd = forward(network, inputs, targets)
-        bwd = backward(network, fwd, targets)
+        bwd = backward(network, fwd, targets, update)
+        weight_grads = [_weight_grad(d, o) for d, o in zip(bwd.deltas, fwd.out)]
         n = len(inputs)
-        if n == 1:  # one sample: its own gradients (δ_j · out_i, one product each)
-            weight_grads = [d.T @ o for d, o in zip(bwd.deltas, fwd.out)]
-            return fwd, bwd, weight_grads, [d[0] for d in bwd.deltas]
-        # The mean over the samples of δ_j · out_i is one matrix product.
-        weight_grads = [d.T @ o / n for d, o in zip(bwd.deltas, fwd.out)]
-        return fwd, bwd, weight_grads, [d.sum(axis=0) / n for d in bwd.deltas]
+        bias_grads = (
+            [d[0] for d in bwd.deltas] if n == 1 else [d.sum(axis=0) / n for d in bwd.deltas]
+        )
+        return fwd, bwd, weight_grads, bias_grads
+
+
+def _weight_grad(deltas: Array, outs: Array) -> Array:
+    """The batch's mean of δ_j · out_i over its samples, one matrix product (one sample:
+    its own products, each exact)."""
+    n = len(deltas)
+    return deltas.T @ outs if n == 1 else deltas.T @ outs / n

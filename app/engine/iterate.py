@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.engine import optim, schedule
-from app.engine.backprop import Array, Trace, forward, passes
+from app.engine.backprop import Array, Trace, Update, forward, passes
 from app.engine.data import batch
-from app.engine.network import LIMITS
-from app.engine.state import State
+from app.engine.network import LIMITS, Network
+from app.engine.state import State, Training
 
 
 def trace(state: State) -> Trace:
@@ -30,7 +30,8 @@ def trace(state: State) -> Trace:
     else:
         epoch, rows = batch(n, t.batch_size, t.shuffle, t.seed or 0, t.step)
         inputs, targets = inputs[rows], targets[rows]
-    fwd, bwd, weight_grads, bias_grads = passes(network, inputs, targets)
+    update = slipped(network, t) if t.classic_slip else None
+    fwd, bwd, weight_grads, bias_grads = passes(network, inputs, targets, update)
     grads = tuple(weight_grads) + (tuple(bias_grads) if t.update_biases else ())
     step = optim.OPTIMIZERS[t.optimizer["name"]].step
     with np.errstate(all="ignore"):
@@ -52,6 +53,26 @@ def trace(state: State) -> Trace:
         epoch,
         t.current_learning_rate,
     )
+
+
+def slipped(network: Network, t: Training) -> Update:
+    """The classic slip's update of weights[l] alone, from its gradient, ahead of the rest.
+
+    Every optimiser here updates a parameter from its own gradient and state only (and the
+    step count they share), so this is the very w⁺ the whole step makes afterwards: the
+    slip is the same rule whatever the optimiser, the update of layer l+1 applied before
+    δ of layer l is taken. For plain sgd it is the tutorial's code, w⁺ = w − η · ∂E/∂w."""
+    step = optim.OPTIMIZERS[t.optimizer["name"]].step
+    entries = {k: v for k, v in t.optimizer_state.items() if k != "step"}
+
+    def update(l: int, grad: Array) -> Array:
+        state = {"step": t.step} | {k: (v[l],) for k, v in entries.items()}
+        (w,), _, _ = step(
+            (network.weights[l],), (grad,), state, t.current_learning_rate, t.optimizer
+        )
+        return w
+
+    return update
 
 
 def updated(state: State, t: Trace) -> State | None:

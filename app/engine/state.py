@@ -49,6 +49,7 @@ class Data:
 class Training:
     learning_rate: float  # η, in w⁺ = w − η · ∂E/∂w (the base rate of a schedule)
     update_biases: bool  # whether the update changes the biases too
+    classic_slip: bool  # hidden δ through the next layer's w⁺, as the tutorial's code did
     seed: int | None  # what the parameters not given were drawn from
     init: dict[str, Any]  # how they were drawn: an initialiser and its options
     optimizer: dict[str, Any]  # the update rule and its options (torch.optim's)
@@ -229,6 +230,8 @@ def _plain(value: Any) -> Any:
         return value.to_data()
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, DataSet):
+        return value.to_data()
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
@@ -334,6 +337,10 @@ FIELDS = (
           "η, the step size of the update w⁺ = w − η · ∂E/∂w."),
     Field("update_biases", "training", "boolean", False, _flag("update_biases"),
           "Whether the update changes the biases too (the tutorial's keeps them)."),
+    Field("classic_slip", "training", "boolean", False, _flag("classic_slip"),
+          "The slip of the code behind the tutorial's printed figures: each layer's δ taken "
+          "through the next layer's weights as already updated (w⁺, by the optimiser's own "
+          "rule, layer by layer from the output down) instead of w. false: the derivation's."),
     Field("seed", "training", "integer", None, _seed,
           "Seeds the draw of the weights and biases that are not given."),
     Field("init", "training", "object", None, lambda v, layers: init.check(v),
