@@ -225,6 +225,8 @@ def _pairs(network: Network, data: Data) -> None:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, DataSet):
+        return value.to_data()
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, tuple):
