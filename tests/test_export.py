@@ -164,6 +164,7 @@ def close(got, want) -> None:
 
 
 def same_iteration(printed: dict, r: Run) -> None:
+    assert printed["batch"] == r.backward["batch"]
     close(printed["loss"], r.step["loss"])
     close(printed["weight_grads"], r.backward["weight_grads"])
     close(printed["bias_grads"], r.backward["bias_grads"])

@@ -20,17 +20,11 @@ from app.engine.network import LIMITS
 from app.engine.state import State
 
 
-def next_batch(state: State) -> tuple[int, Array]:
-    """(epoch, indices into the training set) of the state's next iteration's batch."""
-    t = state.training
-    return batch(len(state.data.train[0]), t.batch_size, t.shuffle, t.seed or 0, t.step)
-
-
 def trace(state: State) -> Trace:
     """The state's next iteration, with every intermediate quantity."""
     network, t = state.network, state.training
     inputs, targets = state.data.train
-    epoch, rows = next_batch(state)
+    epoch, rows = batch(len(inputs), t.batch_size, t.shuffle, t.seed or 0, t.step)
     fwd, bwd, weight_grads, bias_grads = passes(network, inputs[rows], targets[rows])
     grads = tuple(weight_grads) + (tuple(bias_grads) if t.update_biases else ())
     step = optim.OPTIMIZERS[t.optimizer["name"]].step

@@ -17,8 +17,7 @@ from string import Template
 from typing import Literal
 
 from app.engine import State, bias_name, weight_name
-from app.engine.data import batches_per_epoch
-from app.engine.iterate import next_batch
+from app.engine.data import batch, batches_per_epoch
 from app.export import numpy_script, torch_script
 from app.export.source import nested, notes, plain, state_literal
 from app.session import Session
@@ -48,7 +47,9 @@ def _data(state: State) -> str:
     network, training = state.network, state.training
     layers = network.layers
     inputs, targets = state.data.train
-    epoch, rows = next_batch(state)
+    # The rows of the batch, as app.engine.iterate.trace takes them (the API's `batch`).
+    t = training
+    epoch, rows = batch(len(inputs), t.batch_size, t.shuffle, t.seed or 0, t.step)
     per_epoch = batches_per_epoch(len(inputs), training.batch_size)
     weight_names = [
         [[weight_name(layers, l, j, i) for i in range(m)] for j in range(n)]

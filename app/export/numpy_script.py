@@ -234,8 +234,8 @@ neuron j of a layer and neuron i of the layer before it:
     python $filename --sample 3
         the same, showing the batch's sample 3
     python $filename --json
-        one JSON object: loss, weight_grads, bias_grads and deltas (of the sample) as
-        POST /api/networks/{id}/backward answers them, weights and biases as POST …/step
+        one JSON object: batch, loss, weight_grads, bias_grads and deltas (of the sample)
+        as POST /api/networks/{id}/backward answers them, weights and biases as POST …/step
         does (after the update)
 
 Needs numpy only.
@@ -376,6 +376,7 @@ def main():
     if args.json:
         keys = ("loss", "weight_grads", "bias_grads", "weights", "biases")
         printed = {key: r[key] for key in keys}
+        printed["batch"] = BATCH
         printed["deltas"] = [d[args.sample] for d in r["deltas"]]
         print(json.dumps(printed))
     else:

@@ -127,10 +127,10 @@ backprop-lab's, to rounding. Needs torch >= 2.
     python $filename
         the loss, each gradient and each updated parameter, by name
     python $filename --json
-        one JSON object: loss, weight_grads and bias_grads as POST /api/networks/{id}/backward
-        answers them (the batch's E_total and its mean gradients, weight_grads[l][j][i],
-        bias_grads[l][j]), weights and biases as POST …/step does (after the update), and
-        learning_rate and next_learning_rate (the schedule's, after this iteration)
+        one JSON object: batch, loss, weight_grads and bias_grads as the API answers them
+        (the batch's rows, its E_total and mean gradients, weight_grads[l][j][i] and
+        bias_grads[l][j]), weights and biases as POST /api/networks/{id}/step does (after
+        the update), learning_rate and next_learning_rate (the schedule's, after it)
 
 Names as in backprop-lab: weights[l][j][i] is torch's linear.weight[j][i], from neuron i of
 layer l to neuron j of layer l+1, numbered w1, w2, … layer by layer and row by row;
@@ -197,6 +197,7 @@ def main():
     if scheduler is not None:
         scheduler.step()
     result = {
+        "batch": BATCH,  # the rows of the training set in the batch
         "loss": loss.item(),  # E_total of the batch
         "weight_grads": weight_grads,  # ∂E/∂w, the batch's mean
         "bias_grads": bias_grads,  # ∂E/∂b
