@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
-from app import ratelimit, scenario, training
+from app import export, ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, InvalidInput, Trace, gradcheck, trace
@@ -361,8 +361,40 @@ async def save_scenario(id: str, store: StoreDep) -> Response:
     """The network's whole state as a scenario file: `POST /api/networks` takes it as it is,
     to open it again as a new network."""
     s = await store.call(store.get, id)
-    response = json(scenario.of(s))
-    response.headers["Content-Disposition"] = f'attachment; filename="backprop-lab-{s.code}.json"'
+    return attachment(json(scenario.of(s)), export.filename(s.code, "json"))
+
+
+ExportQuery = Annotated[
+    export.Format,
+    Query(description="pytorch or numpy: a script of the next iteration; json: the state."),
+]
+
+
+@router.get(
+    "/networks/{id}/export",
+    response_model=Scenario,
+    name="api_export",
+    responses={
+        200: {
+            "description": "An attachment: the scenario file (json) or the script.",
+            "content": {export.PYTHON: {"schema": {"type": "string"}}},
+        }
+    }
+    | answers(404, 422),
+)
+async def export_network(id: str, store: StoreDep, format: ExportQuery) -> Response:
+    """A file to download: the next iteration as a script that runs it in PyTorch or in
+    plain numpy and prints its loss, gradients and update (`--json`: as the backward and
+    step answers), or the whole state as the scenario file."""
+    s = await store.call(store.get, id)
+    if format == "json":
+        return attachment(json(scenario.of(s)), export.filename(s.code, format))
+    body = export.script(s, format)
+    return attachment(Response(body, media_type=export.PYTHON), export.filename(s.code, format))
+
+
+def attachment(response: Response, filename: str) -> Response:
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

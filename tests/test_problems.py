@@ -23,6 +23,7 @@ ROUTES = {
     ("post", "/api/networks/{id}/history/{seq}"): {200, 422} | CHANGE,
     ("get", "/api/networks/{id}/history"): {200, 404, 413},
     ("get", "/api/networks/{id}/scenario"): {200, 404, 413},
+    ("get", "/api/networks/{id}/export"): {200, 404, 413, 422},
     ("get", "/api/networks/{id}/events"): {200, 404, 413},
 }
 
