@@ -593,3 +593,10 @@ def test_every_activation_and_loss_is_drawn_with_the_engines_numbers(output, los
         assert first == "δo1=12(outo1−targeto1)"
     if (output, loss) == ("softmax", "mse"):
         assert "∑k" in first
+
+
+def test_with_the_classic_slip_the_hidden_delta_is_written_with_the_updated_weights():
+    data = {"preset": "classic", "classic_slip": True}
+    view = build(at("backward:1", data), Prefs(), "en")
+    numbers_line = plain(formula(view, ids.delta("h1")).lines[1].math)
+    assert nine(ref.UPDATED["w5"]) in numbers_line and nine(0.40) not in numbers_line

@@ -309,9 +309,7 @@ class Iteration:
                 rf"\delta_{{{self.x(l + 2, k)}}} \cdot {self.w(nxt, k, j)}" for k in range(n)
             )
             nums = " + ".join(rf"@{2 * k} \cdot @{2 * k + 1}" for k in range(n))
-            values = [
-                v for k in range(n) for v in (b.deltas[nxt][k], self.network.weights[nxt][k, j])
-            ]
+            values = [v for k in range(n) for v in (b.deltas[nxt][k], b.weights[nxt][k, j])]
             return sym, nums, values, terms
         Y, X = self.pattern(l + 2), self.x(l + 1, j)
         sym = rf"\sum_{{k=1}}^{{{n}}} \delta_{{{Y}}} \cdot w_{{{Y}{X}}}"
