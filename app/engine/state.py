@@ -10,6 +10,7 @@ and the API's schema docs. A field is added here, once.
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,14 @@ class State:
         return cls(network, sample, training)
 
     def to_data(self) -> dict[str, Any]:
-        """The state as plain data, the inverse of `from_data`."""
+        """The state as plain data, the inverse of `from_data` (a new dict each time; the
+        lists in it are shared: read them, do not change them)."""
+        return dict(self._data)
+
+    @cached_property
+    def _data(self) -> dict[str, Any]:
+        # Made once per state: a state never changes, and a change of a network writes
+        # out its new state, the one before it and the initial one.
         data = {f.name: _plain(getattr(getattr(self, f.part), f.name)) for f in FIELDS}
         data["optimizer_state"] = _state_data(self.training, self.network)
         return data
@@ -226,14 +234,12 @@ def _pairs(network: Network, data: Data) -> None:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, DataSet):
-        return value.to_data()
+    if isinstance(value, tuple):  # of arrays (weights, biases), or of names and sizes
+        return [a.tolist() if isinstance(a, np.ndarray) else a for a in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, DataSet):
         return value.to_data()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
     return value
 
 
