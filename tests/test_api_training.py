@@ -5,19 +5,8 @@ value of them refused with a 422 naming the field, nothing changed."""
 import numpy as np
 import pytest
 
-from tests.conftest import required
+from tests.oracle import F, needs_torch, torch
 from tests.test_api import problem
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
 
 SPIRAL = {
     "layers": [2, 8, 8, 1],

@@ -21,18 +21,8 @@ from app.engine.data import (
     check_batch_size,
     order,
 )
-from tests.conftest import required
-
-try:
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
+from tests.oracle import DataLoader, TensorDataset, needs_torch, torch
+from tests.strategies import json_values
 
 TOYS = [g for g in GENERATORS if g not in GATES]
 LAYERS = (2, 3, 1)
@@ -274,20 +264,7 @@ def test_bad_data_is_refused(data, layers, field, words):
     assert words in e.value.message
 
 
-json_values = st.recursive(
-    st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(10**20), 10**20),
-        st.floats(),
-        st.text(max_size=5),
-        st.sampled_from([*GENERATORS, 10**400, 0.5, 4]),
-    ),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
+_json = json_values(*GENERATORS, 10**400, 0.5, 4, max_leaves=12)
 numbers = st.one_of(st.floats(), st.integers(-(10**20), 10**20), st.sampled_from([10**400, True]))
 rows = st.lists(st.lists(numbers, min_size=1, max_size=3), max_size=4)
 keys = st.sampled_from([*TABLE, *DEFAULTS, "generator", "x"])
@@ -295,10 +272,10 @@ keys = st.sampled_from([*TABLE, *DEFAULTS, "generator", "x"])
 specs = st.fixed_dictionaries(
     {"generator": st.sampled_from(GENERATORS)},
     optional={
-        "samples": st.one_of(st.integers(-1, MAX_SAMPLES + 1), json_values),
-        "noise": st.one_of(st.floats(-0.1, 1.1), json_values),
-        "seed": st.one_of(st.integers(-1, 2**64), json_values),
-        "test_fraction": st.one_of(st.floats(-0.1, 1.0), json_values),
+        "samples": st.one_of(st.integers(-1, MAX_SAMPLES + 1), _json),
+        "noise": st.one_of(st.floats(-0.1, 1.1), _json),
+        "seed": st.one_of(st.integers(-1, 2**64), _json),
+        "test_fraction": st.one_of(st.floats(-0.1, 1.0), _json),
     },
 )
 tables = st.fixed_dictionaries(
@@ -309,8 +286,8 @@ tables = st.fixed_dictionaries(
 @settings(max_examples=200, deadline=None)
 @given(
     st.one_of(
-        json_values,
-        st.dictionaries(keys, st.one_of(rows, json_values), max_size=5),
+        _json,
+        st.dictionaries(keys, st.one_of(rows, _json), max_size=5),
         specs,
         tables,
     )

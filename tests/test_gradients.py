@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.engine import ACTIVATIONS, LOSSES, InvalidInput, State, forward, trace
-from tests.conftest import required
+from tests.oracle import F, needs_torch, torch
 
 ELEMENTWISE = [name for name, a in ACTIVATIONS.items() if not a.output_only]
 # Every (output activation, loss) the engine takes: the squared errors on any output, the
@@ -105,17 +105,6 @@ def test_finite_differences(hidden, output, loss, seed):
     for analytic, numeric in zip(b.weight_grads + b.bias_grads, w_num + b_num):
         np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7 * scale)
 
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
 
 TORCH_ACTIVATIONS = {
     "sigmoid": lambda x: torch.sigmoid(x),

@@ -18,17 +18,8 @@ from app.engine.init import (
     gain,
 )
 from app.engine.state import CLASSIC
-from tests.conftest import required
-
-try:
-    import torch
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
+from tests.oracle import needs_torch, torch
+from tests.strategies import json_values
 
 # A sample and no parameters: the network draws them from its seed.
 UNDRAWN = {k: v for k, v in CLASSIC.items() if k not in ("weights", "biases")}
@@ -288,29 +279,17 @@ def test_bad_specs_are_refused(spec, field, words):
     assert words in e.value.message
 
 
-json_values = st.recursive(
-    st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(10**20), 10**20),
-        st.floats(),
-        st.text(max_size=5),
-    ),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
+_json = json_values(10**20, -(10**20), max_leaves=10)
 options = st.sampled_from(["name", "a", "mean", "std", "gain", "mode", "nonlinearity", "x"])
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(
-        json_values,
+        _json,
         st.dictionaries(
             options,
-            st.one_of(json_values, st.sampled_from([*INITIALISERS, "fan_out", "relu", 0.1])),
+            st.one_of(_json, st.sampled_from([*INITIALISERS, "fan_out", "relu", 0.1])),
             max_size=4,
         ),
     )

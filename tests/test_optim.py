@@ -9,17 +9,8 @@ from hypothesis import strategies as st
 
 from app.engine import InvalidInput
 from app.engine.optim import OPTIMIZERS, check
-from tests.conftest import required
-
-try:
-    import torch
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
+from tests.oracle import needs_torch, torch
+from tests.strategies import json_values
 
 # Two weight matrices and two bias vectors, as a 2-3-2 network has, a 3-d and a 0-d array.
 SHAPES = [(3, 2), (2, 3), (3,), (2,), (2, 1, 3), ()]
@@ -422,16 +413,7 @@ def test_an_unknown_option_is_named_and_the_known_ones_listed():
 
 
 # Any plain data (JSON's and a few Python values) as an option gives options or InvalidInput.
-_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from([HUGE, -HUGE, 1e308, 0.5, 0.0]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
-)
+_json = json_values(HUGE, -HUGE, 1e308, 0.5, 0.0)
 _keys = st.sampled_from(sorted({k for o in OPTIMIZERS.values() for k in o.defaults} | {"lr"}))
 
 

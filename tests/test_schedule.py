@@ -8,17 +8,8 @@ from hypothesis import strategies as st
 
 from app.engine import InvalidInput
 from app.engine.schedule import MAX_ITERATION, MAX_MILESTONES, SCHEDULES, check
-from tests.conftest import required
-
-try:
-    import torch
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
+from tests.oracle import needs_torch, torch
+from tests.strategies import json_values
 
 ITERATIONS = 80
 
@@ -231,16 +222,7 @@ def test_a_missing_required_option_and_an_unknown_one_are_named():
     assert "constant, step, multistep, exponential, cosine, linear" in e.value.message
 
 
-_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from([HUGE, -HUGE, MAX_ITERATION, 1e308, 0.5, 1, 3]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
-)
+_json = json_values(HUGE, -HUGE, MAX_ITERATION, 1e308, 0.5, 1, 3)
 _keys = st.sampled_from(
     sorted({k for s in SCHEDULES.values() for k in (*s.required, *s.defaults)} | {"factor"})
 )

@@ -8,18 +8,9 @@ import pytest
 
 from app.engine import State, train
 from app.engine.data import batch
-from tests.conftest import required
+from tests.oracle import F, needs_torch, torch
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # the oracle is optional outside CI, which demands it
-    torch = None
-
-pytestmark = pytest.mark.skipif(
-    torch is None and not required("torch"),
-    reason="PyTorch is the test-only oracle: pip install torch==2.13.0 (make test does)",
-)
+pytestmark = needs_torch
 
 ITERATIONS = 50
 OPTIMIZERS = [
