@@ -19,7 +19,7 @@ from fastapi.security import HTTPBearer
 from app import export, ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
-from app.engine import Backward, Forward, InvalidInput, Trace, gradcheck, trace
+from app.engine import Backward, Forward, InvalidInput, Trace, gradcheck
 from app.engine.data import MAX_SAMPLES
 from app.problems import answers
 from app.schemas import (
@@ -239,7 +239,7 @@ async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: Toke
 async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The forward pass of the next iteration's batch. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | batch_data(trace(s.state), sample, "forward"))
+    return json(where(s) | batch_data(ops.traced(s.state), sample, "forward"))
 
 
 @router.post(
@@ -251,7 +251,7 @@ async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response
 async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The backward pass of the next iteration's batch. Changes nothing."""
     s = await store.call(store.get, id)
-    return json(where(s) | batch_data(trace(s.state), sample, "backward"))
+    return json(where(s) | batch_data(ops.traced(s.state), sample, "backward"))
 
 
 @router.post(

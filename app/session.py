@@ -4,6 +4,9 @@ Every operation is a pure function from a Session to a new Session (and what to 
 so the store can apply it atomically: an operation that raises changes nothing.
 """
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,8 +90,8 @@ class Session:
         return self.previous if self.phase == "update" and self.previous else self.state
 
     def trace(self) -> Trace:
-        """The iteration on show, of its one sample."""
-        return trace(self.shown).at(0)
+        """The iteration on show, of its batch's first sample."""
+        return traced(self.shown).at(0)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,37 @@ class Session:
             "phase": self.phase,
             **self.state.to_data(),
         }
+
+
+class Traces:
+    """The traces the operations computed, for what comes after them in the same request
+    (the page draws the iteration a step has just computed): a few, the latest, each by
+    its state's identity (a state never changes). Not in the store's cache of sessions,
+    so that memory holds no more than these few whatever the number of networks."""
+
+    def __init__(self, size: int = 8):
+        self._size = size
+        self._recent: OrderedDict[int, tuple[weakref.ref, Trace]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def __call__(self, state: State) -> Trace:
+        with self._guard:
+            found = self._recent.get(id(state))
+            if found and found[0]() is state:
+                self._recent.move_to_end(id(state))
+                return found[1]
+        return self.keep(state, trace(state))
+
+    def keep(self, state: State, t: Trace) -> Trace:
+        with self._guard:
+            self._recent[id(state)] = (weakref.ref(state), t)
+            self._recent.move_to_end(id(state))
+            while len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+        return t
+
+
+traced = Traces()  # the iteration of a state: computed once, while it is recent
 
 
 def create(data: dict[str, Any]) -> Session:
@@ -180,7 +214,7 @@ def _set_by_name(data: dict, layers: tuple[int, ...], key: str, values: dict) ->
 
 def _checked(state: State, field: str) -> State:
     """The state, if its iteration's numbers are all finite (JSON has no NaN)."""
-    if not trace(state).finite:
+    if not traced(state).finite:
         raise InvalidInput(field, "these values overflow: the iteration's numbers are not finite")
     return state
 
@@ -190,11 +224,12 @@ def step(session: Session) -> tuple[Session, tuple[Trace, Trace]]:
 
     Returns the new session with the iteration's trace and the trace after it.
     """
-    t = trace(session.state)
+    t = traced(session.state)
     following = iterate(session.state, t)
     if following is None:
         raise InvalidInput("learning_rate", "the update overflows: its numbers are not finite")
     after, t_after = following
+    traced.keep(after, t_after)
     stepped = replace(
         session,
         state=after,

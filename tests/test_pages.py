@@ -500,3 +500,29 @@ def test_a_network_that_learns_from_a_data_set_is_drawn_with_its_batch_s_first_s
         assert (
             client.post(f"/n/{made['id']}/next", headers={"HX-Request": "true"}).status_code == 200
         )
+
+
+def test_a_step_on_the_page_computes_each_iteration_once(client, monkeypatch):
+    """The operations' traces are what the page draws: a phase step computes none, the
+    update only the next iteration (to know it is finite), an edit the edited one."""
+    import sys
+
+    iterate = sys.modules["app.engine.iterate"]
+    passes, counted = iterate.passes, []
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return passes(*args, **kwargs)
+
+    monkeypatch.setattr(iterate, "passes", counting)
+    lab = client.post("/api/networks", json={"preset": "classic", "seed": 1}).json()["id"]
+    lab = f"/n/{lab}"
+    client.get(lab)
+    expected = [0, 0, 0, 0, 0, 1, 0]  # forward:1, forward:2, loss, backward:2, backward:1, update
+    for want in expected:
+        counted.clear()
+        assert post(client, lab + "/next") is not None
+        assert len(counted) == want
+    counted.clear()
+    post(client, lab + "/edit", {"w5": "0.3"})
+    assert len(counted) == 1

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from app.engine import ACTIVATIONS, bias_name, parse_param_name, trace, weight_name
+from app.engine import ACTIVATIONS, bias_name, parse_param_name, weight_name
 from app.engine.phase import phases
-from app.session import Session, Training
+from app.session import Session, Training, traced
 from app.view import ids
 from app.view.fields import Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
@@ -223,7 +223,7 @@ def _status(session: Session, stage: Stage, t: dict) -> Status:
     p = stage.precision
     iteration = session.iteration if stage.updated else session.iteration + 1
     e_total = fmt(stage.trace.forward.loss, p) if stage.loss else None
-    e_after = fmt(trace(stage.current).forward.loss, p) if stage.updated else None
+    e_after = fmt(traced(stage.current).forward.loss, p) if stage.updated else None
     label = phase_label(stage.phase, stage.depth, t)
     spoken = f"{t['iteration_n'].format(n=iteration)} · {label}"
     if e_total:
@@ -404,7 +404,7 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
 
 def trained(t: dict, precision: int, before: Session, after: Session, result: Training) -> str:
     """What training did, in words: how many iterations, E_total before and after."""
-    start = trace(before.state).forward.loss
+    start = traced(before.state).forward.loss
     end = result.losses[-1] if result.losses else start
     text = t["trained"].format(
         done=after.iteration - before.iteration,
