@@ -189,3 +189,13 @@ def test_train_takes_iterations_or_epochs_not_both(client, classic):
 def test_a_sample_outside_the_batch_is_refused(client, classic):
     r = client.post(f"/api/networks/{classic}/forward", params={"sample": 1})
     assert problem(r) == "sample: an index into the batch: from 0 to 0"
+
+
+def test_undo_restores_the_optimiser_s_state_and_the_schedule_s_rate(client):
+    id = client.post("/api/networks", json=SPIRAL).json()["id"]
+    before = client.post(f"/api/networks/{id}/train", json={"iterations": 4}).json()
+    client.post(f"/api/networks/{id}/train", json={"iterations": 3})
+    undone = client.post(f"/api/networks/{id}/undo").json()
+    for key in ("optimizer_state", "current_learning_rate", "weights"):
+        assert undone[key] == before[key], key
+    assert undone["optimizer_state"]["step"] == 4
