@@ -526,3 +526,17 @@ def test_a_step_on_the_page_computes_each_iteration_once(client, monkeypatch):
     counted.clear()
     post(client, lab + "/edit", {"w5": "0.3"})
     assert len(counted) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_downloads_the_scripts_and_the_state(client, lab, lang):
+    client.cookies.set("bl_lang", lang)
+    page = Page(client.get(lab).text)
+    id = lab.split("/")[-1]
+    for format, starts in (("pytorch", "#!/usr/bin/env python3"), ("numpy", "#!"), ("json", "{")):
+        href = page.attr(f"export-{format}", "href")
+        assert href == f"/api/networks/{id}/export?format={format}"
+        r = client.get(href)
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+        assert r.text.lstrip().startswith(starts), r.text[:80]
+    assert ("Python 实现" if lang == "zh" else "Python implementation") in client.get(lab).text
