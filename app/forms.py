@@ -26,6 +26,15 @@ _PARAM = re.compile(r"^(?:w\d+|b\d+_\d+)$")
 _INPUT = re.compile(r"^i(\d{1,9})$")
 _TARGET = re.compile(r"^target_o(\d{1,9})$")
 _ACTIVATION = re.compile(r"^activation_(\d{1,9})$")
+_OPTION = re.compile(r"^(optimizer|schedule)\.([a-z_A-Z]{1,32})(?:\.([01]))?$")
+# A schedule chosen on the page starts with these where torch has no default (its
+# step_size, milestones, gamma, T_max): a first value to change, not a refusal.
+SCHEDULE_STARTS = {
+    "step": {"step_size": 10},
+    "multistep": {"milestones": [10, 20]},
+    "exponential": {"gamma": 0.95},
+    "cosine": {"T_max": 100},
+}
 _NUMBER_CHARS = REQUEST_LIMITS["number_chars"]
 
 
@@ -86,6 +95,20 @@ def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]
         if text not in ("true", "false"):
             raise InvalidInput(name, "must be true or false")
         return name, {"update_biases": text == "true"}
+    if name == "loss":
+        return name, {"loss": text}
+    if name in ("optimizer", "schedule"):
+        return name, {
+            name: {"name": text} | (SCHEDULE_STARTS.get(text, {}) if name == "schedule" else {})
+        }
+    if m := _OPTION.match(name):
+        return name, {m.group(1): _option(state, name, m, text)}
+    if name == "batch_size":
+        return name, {"batch_size": None if not text.strip() else _whole(name, text)}
+    if name == "shuffle":
+        if text not in ("true", "false"):
+            raise InvalidInput(name, "must be true or false")
+        return name, {"shuffle": text == "true"}
     if m := _ACTIVATION.match(name):
         k = int(m.group(1)) - 1
         if not 0 <= k < network.depth:
@@ -96,6 +119,41 @@ def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]
         activations[k] = text
         return name, {"activations": activations}
     raise InvalidInput(name, "no such field")
+
+
+def _option(state: State, name: str, m: re.Match, text: str) -> dict[str, Any]:
+    """The optimiser's or schedule's spec with one option as typed: read as the kind of
+    value it has now (a number, true or false, a pair's k-th, a list of whole numbers)."""
+    part, key, k = m.group(1), m.group(2), m.group(3)
+    spec = dict(getattr(state.training, part))
+    if key not in spec or key == "name":
+        raise InvalidInput(name, "no such option")
+    now = spec[key]
+    if isinstance(now, bool):
+        if text not in ("true", "false"):
+            raise InvalidInput(name, "must be true or false")
+        spec[key] = text == "true"
+    elif isinstance(now, tuple | list) and k is not None:
+        pair = list(now)
+        pair[int(k)] = number(name, text)
+        spec[key] = pair
+    elif isinstance(now, tuple | list):  # milestones: whole numbers, by commas
+        items = [t for t in re.split(r"[\s,;]+", text.strip()) if t][
+            : REQUEST_LIMITS["option_items"] + 1
+        ]
+        spec[key] = [_whole(name, t) for t in items]
+    elif isinstance(now, int):
+        spec[key] = _whole(name, text)
+    else:
+        spec[key] = number(name, text)
+    return spec
+
+
+def _whole(name: str, text: str) -> int:
+    text = text.strip()
+    if len(text) > _NUMBER_CHARS or not text.isascii() or not text.isdigit():
+        raise InvalidInput(name, "must be a whole number")
+    return int(text)
 
 
 def typed(fields: Mapping[str, str], trigger: str, refused: bool) -> Invalid | None:

@@ -540,3 +540,28 @@ def test_the_page_downloads_the_scripts_and_the_state(client, lab, lang):
         assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
         assert r.text.lstrip().startswith(starts), r.text[:80]
     assert ("Python 实现" if lang == "zh" else "Python implementation") in client.get(lab).text
+
+
+def test_how_it_is_trained_is_edited_on_the_page(client, lab):
+    page = Page(client.get(lab).text)
+    assert page.attr(ids.field("optimizer", "table"), "name") == "optimizer"
+    assert page.attr(ids.field("optimizer.momentum", "table"), "value") == "0"
+    post(client, lab + "/edit", {"optimizer": "adam"})
+    page = Page(client.get(lab).text)
+    assert page.attr(ids.field("optimizer.betas.0", "table"), "value") == "0.9"  # torch's
+    post(client, lab + "/edit", {"optimizer.betas.1": "0.99"})
+    post(client, lab + "/edit", {"schedule": "cosine"})
+    post(client, lab + "/edit", {"schedule.T_max": "20"})
+    s = state(client, lab)
+    assert s["optimizer"]["betas"] == [0.9, 0.99] and s["schedule"] == {
+        "name": "cosine", "T_max": 20, "eta_min": 0.0,
+    }  # fmt: skip
+    refused = post(client, lab + "/edit", {"optimizer.eps": "0"}, status=422)
+    assert refused.attr(ids.field_error("optimizer.eps"), "role") == "alert"
+    assert state(client, lab)["optimizer"]["eps"] == 1e-8
+    r = client.post(lab + "/edit", data={"loss": "cross_entropy"}, headers=HX)
+    assert r.status_code == 422 and "loss: cross_entropy is defined on softmax" in r.text
+    for _ in range(6):
+        post(client, lab + "/next")
+    page = Page(client.get(lab).text)
+    assert page.text("current-lr") == numbers.fmt(state(client, lab)["current_learning_rate"])

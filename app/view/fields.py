@@ -85,5 +85,16 @@ class Fields:
         label = f"{self.t['target']} {o}"
         return self._make(f"target_{o}", label, self.targets[j], where)
 
+    def setting(self, name: str, value: float | str) -> Field:
+        """A field of how the network is trained (an optimiser's or schedule's option, the
+        batch size): a number, or as written (a list of milestones, an empty batch size)."""
+        label = name.split(".", 1)[-1]
+        if isinstance(value, str):
+            invalid = self.invalid
+            if invalid and invalid.name == name:
+                return Field(ids.field(name, "table"), name, label, invalid.text, invalid.message)
+            return Field(ids.field(name, "table"), name, label, value)
+        return self._make(name, label, value, "table")
+
     def learning_rate(self) -> Field:
         return self._make("learning_rate", "η", self.training.learning_rate, "table")

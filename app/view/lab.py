@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from app.engine import ACTIVATIONS, bias_name, parse_param_name, weight_name
+from app.engine import ACTIVATIONS, LOSSES, bias_name, parse_param_name, weight_name
+from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
+from app.engine.schedule import SCHEDULES
 from app.session import Session, Training, traced
 from app.view import ids
 from app.view.fields import Field, Fields, Invalid
@@ -108,6 +110,20 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """How the network is trained, as the page edits it."""
+
+    loss: Choice
+    optimizer: Choice
+    optimizer_options: tuple[Field | Choice, ...]  # torch's names, its defaults shown
+    schedule: Choice
+    schedule_options: tuple[Field | Choice, ...]
+    batch_size: Field | None  # with a data set only
+    shuffle: bool | None
+    current_learning_rate: str  # the η of the next iteration
+
+
+@dataclass(frozen=True)
 class Params:
     inputs: tuple[Field, ...]
     targets: tuple[Field, ...]
@@ -116,6 +132,7 @@ class Params:
     activations: tuple[Choice, ...]
     weights: tuple[Field, ...]
     biases: tuple[Field, ...]
+    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -399,6 +416,43 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
         ),
         weights=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "w"),
         biases=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "b"),
+        settings=_settings(stage, fields, t),
+    )
+
+
+def _settings(stage: Stage, fields: Fields, t: dict) -> Settings:
+    training, data = stage.current.training, stage.current.data
+
+    def choice(name: str, value: str, options: Iterable[str]) -> Choice:
+        return Choice(name, t.get(name, name), value, tuple(options), ids.field(name, "table"))
+
+    def options(part: str, spec: dict) -> tuple[Field | Choice, ...]:
+        made: list[Field | Choice] = []
+        for key, value in spec.items():
+            name = f"{part}.{key}"
+            if key == "name":
+                continue
+            if isinstance(value, bool):
+                made.append(choice(name, "true" if value else "false", ("false", "true")))
+            elif key == "betas":
+                made += [fields.setting(f"{name}.{k}", b) for k, b in enumerate(value)]
+            elif isinstance(value, tuple | list):
+                made.append(fields.setting(name, ", ".join(map(str, value))))
+            else:
+                made.append(fields.setting(name, value))
+        return tuple(made)
+
+    batched = data.data is not None
+    size = "" if training.batch_size is None else str(training.batch_size)
+    return Settings(
+        loss=choice("loss", stage.current.network.loss, LOSSES),
+        optimizer=choice("optimizer", training.optimizer["name"], OPTIMIZERS),
+        optimizer_options=options("optimizer", training.optimizer),
+        schedule=choice("schedule", training.schedule["name"], SCHEDULES),
+        schedule_options=options("schedule", training.schedule),
+        batch_size=fields.setting("batch_size", size) if batched else None,
+        shuffle=training.shuffle if batched else None,
+        current_learning_rate=fmt(training.current_learning_rate, stage.precision),
     )
 
 
