@@ -11,7 +11,6 @@ from dataclasses import fields
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
-from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
@@ -19,7 +18,7 @@ from fastapi.security import HTTPBearer
 from app import export, ratelimit, scenario, training
 from app import session as ops
 from app.bounds import BoundedJSONRoute
-from app.engine import Backward, Forward, InvalidInput, Trace, gradcheck
+from app.engine import Backward, Forward, InvalidInput, Trace
 from app.engine.data import MAX_SAMPLES
 from app.problems import answers
 from app.schemas import (
@@ -258,15 +257,15 @@ async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Respons
     "/networks/{id}/gradcheck",
     response_model=GradCheckResult,
     name="api_gradcheck",
-    responses=answers(404, 422),
+    responses=answers(404, 422, 429, 503),
+    dependencies=[ratelimit.TRAIN],
 )
-async def gradient_check(id: str, store: StoreDep) -> Response:
+async def gradient_check(id: str, store: StoreDep, trainer: training.TrainerDep) -> Response:
     """Every ∂E/∂w and ∂E/∂b of the next iteration's batch by central finite differences,
     beside backpropagation's, with their relative errors. Changes nothing; a batch too large
     for the network's size is a 422 that says how many samples it may have."""
     s = await store.call(store.get, id)
-    # Up to about a second of numpy: in a worker thread, not holding up the event loop.
-    c = await to_thread.run_sync(gradcheck.check, s.state)
+    c = await training.check_gradients(trainer, s)
     return json(where(s) | {f.name: getattr(c, f.name) for f in fields(c)})
 
 

@@ -105,10 +105,10 @@ def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]
         return name, {m.group(1): _option(state, name, m, text)}
     if name == "batch_size":
         return name, {"batch_size": None if not text.strip() else _whole(name, text)}
-    if name == "shuffle":
+    if name in ("shuffle", "classic_slip"):
         if text not in ("true", "false"):
             raise InvalidInput(name, "must be true or false")
-        return name, {"shuffle": text == "true"}
+        return name, {name: text == "true"}
     if m := _ACTIVATION.match(name):
         k = int(m.group(1)) - 1
         if not 0 <= k < network.depth:

@@ -28,7 +28,7 @@ from app.paths import ROOT
 from app.refusal import Refused
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
-from app.view import ids, prefs, share
+from app.view import checks, ids, prefs, share
 from app.view.text import TEXT, pick
 
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
@@ -64,6 +64,7 @@ PATHS = {
         "share",
         "history",
         "own",
+        "gradcheck",
     )
 }
 templates = Environment(
@@ -301,6 +302,28 @@ async def train(
     chosen = _prefs(request)
     message = view.trained(TEXT[_lang(request, chosen)], chosen.precision, before, after, result)
     return await run_in_threadpool(_changed, request, after, before, message)
+
+
+@router.post(PATHS["gradcheck"], name="lab_gradcheck", dependencies=[ratelimit.TRAIN])
+async def gradient_check(
+    id: str, request: Request, store: StoreDep, trainer: training.TrainerDep
+) -> Response:
+    """The gradient check of the next iteration, in the pool; anyone may ask (it changes
+    nothing). Answers the panel alone."""
+    try:
+        s = await store.call(store.get, id)
+        check, message, status = await training.check_gradients(trainer, s), None, 200
+    except UnknownSession:
+        return _gone(request)
+    except InvalidInput as e:
+        check, message, status = None, str(e), 422
+    chosen = _prefs(request)
+    lang = _lang(request, chosen)
+    shown = None if check is None else checks.rows(s.state.network, check, chosen.precision)
+    body = templates.get_template("gradcheck.html").render(
+        t=TEXT[lang], check=shown, message=message, urls=_urls(s.id)
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @router.post(PATHS["edit"], name="lab_edit", dependencies=[ratelimit.EDIT])
@@ -542,7 +565,7 @@ def html(
             lab = view.build(session, chosen, lang, message, invalid, error, regions, owner)
     else:
         lab = view.build(session, chosen, lang, message, invalid, error, owner=owner)
-    urls = {a: path.format(id=quote(session.id, safe="")) for a, path in PATHS.items()}
+    urls = _urls(session.id)
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
     context |= extra or {}
     return templates.get_template(name).render(context, regions=regions)
@@ -599,6 +622,11 @@ def _home(request: Request, code: str = "", error: str = "", status: int = 200) 
     """The way in: start a network (a built-in scenario, or a file), or join one with its
     code (`code`: one not found; `error`: a scenario refused)."""
     return _page("home.html", request, code=code, error=error, presets=PRESETS, status=status)
+
+
+def _urls(id: str) -> dict[str, str]:
+    """The page's actions on network `id`, for the templates."""
+    return {a: path.format(id=quote(id, safe="")) for a, path in PATHS.items()}
 
 
 def _page(name: str, request: Request, status: int = 200, **context) -> Response:

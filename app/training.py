@@ -14,19 +14,22 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from app import session as ops
-from app.engine import State, TrainResult, train
+from app.engine import State, TrainResult, gradcheck, train
 from app.refusal import Refused
 from app.session import Session, Training
 from app.store import Conflict, NotOwner, Store, owns
+
+T = TypeVar("T")
 
 SHUTDOWN_RETRY = 5  # seconds: a restart takes about this long
 
@@ -53,6 +56,11 @@ class Trainer:
         self._closed = False
 
     async def train(self, state: State, iterations: int) -> TrainResult:
+        return await self.run(iterations * ops.work(state), train, state, iterations)
+
+    async def run(self, work: int, fn: Callable[..., T], *args: object) -> T:
+        """fn(*args) in the pool: heavy work (a training, a gradient check) that must not
+        hold up the event loop or the other requests; `work` its cost, for the queue."""
         if self._closed:
             raise _shutting_down()
         if len(self._pending) >= self.settings.queue:
@@ -62,10 +70,9 @@ class Trainer:
                 503,
                 self._wait(),
             )
-        work = iterations * ops.work(state)
         self._pending.append(work)
         try:
-            future = self._pool.submit(train, state, iterations)
+            future = self._pool.submit(fn, *args)
             try:
                 return await asyncio.wrap_future(future)
             except asyncio.CancelledError:
@@ -150,3 +157,13 @@ async def run(
     except Conflict:
         raise Refused("network", "changed while training; train again", 409) from None
     return before, after, training
+
+
+async def check_gradients(trainer: Trainer, s: Session) -> gradcheck.GradCheck:
+    """The gradient check of the session's next iteration, in the pool (up to about a
+    second of numpy: not on the event loop, nor in a thread that holds its lock); a batch
+    too large for it is refused before it is queued."""
+    gradcheck.bounded(s.state)
+    n, size = len(s.state.data.train[0]), s.state.training.batch_size
+    work = gradcheck.work(s.state.network, min(size or n, n))
+    return await trainer.run(work, gradcheck.check, s.state)

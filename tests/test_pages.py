@@ -121,7 +121,9 @@ def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
     # Every form and htmx request of the page goes to the page's own routes, not the API.
     posts = re.findall(r'(?:action|hx-post)="([^"]+)"', r.text)
     assert posts and all(
-        re.fullmatch(lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo|history/\d+)", u)
+        re.fullmatch(
+            lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo|gradcheck|history/\d+)", u
+        )
         for u in posts
     )
 
@@ -565,3 +567,31 @@ def test_how_it_is_trained_is_edited_on_the_page(client, lab):
         post(client, lab + "/next")
     page = Page(client.get(lab).text)
     assert page.text("current-lr") == numbers.fmt(state(client, lab)["current_learning_rate"])
+
+
+def test_the_gradient_check_shows_each_gradient_beside_its_estimate(client, lab):
+    page = Page(client.get(lab).text)
+    assert page.attr("btn-gradcheck", "hx-post") == lab + "/gradcheck"
+    assert "gradcheck-w5" not in page.elements  # nothing until asked for
+    check = post(client, lab + "/gradcheck")
+    assert check.text("gradcheck-w5").startswith("w5" + numbers.fmt(ref.GRADS["w5"]))
+    for name in ("w1", "w8", "b1_1", "b2_2"):
+        assert f"gradcheck-{name}" in check.elements
+    api = client.post(f"/api/networks/{lab.split('/')[-1]}/gradcheck").json()
+    assert check.text("gradcheck-max").startswith("Largest relative error:")
+    assert api["max_error_at"] in check.text("gradcheck-max") and api["max_error"] < 1e-6
+    slipped = client.post("/api/networks", json={"preset": "classic", "classic_slip": True})
+    other = f"/n/{slipped.json()['id']}"
+    client.get(other)
+    assert "w1" in post(client, other + "/gradcheck").text("gradcheck-max")  # the slip shows
+
+
+def test_the_classic_slip_is_set_beside_the_correct_iteration(client, lab):
+    post(client, lab + "/edit", {"classic_slip": "true"})
+    for _ in range(6):
+        post(client, lab + "/next")
+    full = Page(client.get(lab).text)
+    assert full.text(ids.E_AFTER) == "0.291027924"  # the tutorial's printed figure
+    assert "0.291027774" in full.text("e-after-correct")  # the right one, beside it
+    post(client, lab + "/edit", {"classic_slip": "false"})
+    assert "e-after-correct" not in Page(client.get(lab).text).elements

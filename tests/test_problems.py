@@ -12,7 +12,7 @@ ROUTES = {
     ("patch", "/api/networks/{id}"): {200, 422, 429} | CHANGE,
     ("post", "/api/networks/{id}/forward"): {200, 404, 413, 422},
     ("post", "/api/networks/{id}/backward"): {200, 404, 413, 422},
-    ("post", "/api/networks/{id}/gradcheck"): {200, 404, 413, 422},
+    ("post", "/api/networks/{id}/gradcheck"): {200, 404, 413, 422, 429, 503},
     ("post", "/api/networks/{id}/step"): {200, 422} | CHANGE,
     ("post", "/api/networks/{id}/train"): {200, 422, 429, 503} | CHANGE,
     ("post", "/api/networks/{id}/phase/next"): {200, 422} | CHANGE,

@@ -69,12 +69,13 @@ def work(network: Network, rows: int) -> int:
     )
 
 
-def check(state: State) -> GradCheck:
-    """The gradient check of the state's next iteration; InvalidInput if its batch is too
-    large for this network (its work above MAX_WORK)."""
-    t = trace(state)
+def bounded(state: State, rows: int | None = None) -> None:
+    """InvalidInput if a check of the state's next batch (of `rows` samples, or as its
+    settings make it) would be more work than one request may ask."""
+    if rows is None:
+        n, size = len(state.data.train[0]), state.training.batch_size
+        rows = min(size or n, n)
     network = state.network
-    rows = len(t.batch)  # type: ignore[arg-type]
     if work(network, rows) > MAX_WORK:
         most = MAX_WORK // work(network, 1)
         raise InvalidInput(
@@ -82,6 +83,14 @@ def check(state: State) -> GradCheck:
             f"a gradient check of this network takes at most {most} samples per batch "
             f"(its batch has {rows}): the work of one request is bounded",
         )
+
+
+def check(state: State) -> GradCheck:
+    """The gradient check of the state's next iteration; InvalidInput if its batch is too
+    large for this network (its work above MAX_WORK)."""
+    t = trace(state)
+    network = state.network
+    bounded(state, len(t.batch))  # type: ignore[arg-type]
     inputs, targets = state.data.train
     numeric_w, numeric_b = numeric_grads(network, inputs[t.batch], targets[t.batch], H)
     if not all(np.isfinite(g).all() for g in numeric_w + numeric_b):

@@ -3,10 +3,11 @@ table, chain rule and edit table. The one place between the engine and the templ
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
-from app.engine import ACTIVATIONS, LOSSES, bias_name, parse_param_name, weight_name
+from app.engine import ACTIVATIONS, LOSSES, State, bias_name, parse_param_name, weight_name
+from app.engine.iterate import updated
 from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
 from app.engine.schedule import SCHEDULES
@@ -30,6 +31,8 @@ class Status:
     e_total: str | None  # once computed
     e_after: str | None  # in update: E_total of the updated network
     spoken: str  # all of it in one line, for screen readers
+    # With the classic slip on, in update: E_total after the correct iteration, beside it
+    e_after_correct: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Settings:
     batch_size: Field | None  # with a data set only
     shuffle: bool | None
     current_learning_rate: str  # the η of the next iteration
+    classic_slip: bool  # the tutorial's slip, to set beside the correct iteration
 
 
 @dataclass(frozen=True)
@@ -241,11 +245,21 @@ def _status(session: Session, stage: Stage, t: dict) -> Status:
     iteration = session.iteration if stage.updated else session.iteration + 1
     e_total = fmt(stage.trace.forward.loss, p) if stage.loss else None
     e_after = fmt(traced(stage.current).forward.loss, p) if stage.updated else None
+    correct = None
+    if e_after and stage.shown.training.classic_slip:
+        correct = fmt(correct_loss_after(stage.shown), p)
     label = phase_label(stage.phase, stage.depth, t)
     spoken = f"{t['iteration_n'].format(n=iteration)} · {label}"
     if e_total:
         spoken += f" · E_total = {e_total}" + (f" → {e_after}" if e_after else "")
-    return Status(iteration, stage.phase, label, e_total, e_after, spoken)
+    return Status(iteration, stage.phase, label, e_total, e_after, spoken, correct)
+
+
+def correct_loss_after(state: State) -> float:
+    """E_total after the state's iteration done correctly, without the classic slip."""
+    fair = replace(state, training=replace(state.training, classic_slip=False))
+    after = updated(fair, traced(fair))
+    return traced(after).forward.loss if after is not None else float("nan")
 
 
 def _timeline(session: Session, t: dict) -> tuple[Mark, ...]:
@@ -453,6 +467,7 @@ def _settings(stage: Stage, fields: Fields, t: dict) -> Settings:
         batch_size=fields.setting("batch_size", size) if batched else None,
         shuffle=training.shuffle if batched else None,
         current_learning_rate=fmt(training.current_learning_rate, stage.precision),
+        classic_slip=training.classic_slip,
     )
 
 
