@@ -600,3 +600,30 @@ def test_with_the_classic_slip_the_hidden_delta_is_written_with_the_updated_weig
     view = build(at("backward:1", data), Prefs(), "en")
     numbers_line = plain(formula(view, ids.delta("h1")).lines[1].math)
     assert nine(ref.UPDATED["w5"]) in numbers_line and nine(0.40) not in numbers_line
+
+
+@pytest.mark.parametrize(
+    "optimizer,terms",
+    [
+        ({"name": "adam"}, ("m_hat", "v_hat")),
+        ({"name": "sgd", "momentum": 0.9}, ("momentum_buffer",)),
+        ({"name": "rmsprop"}, ("grad", "avg")),
+        ({"name": "adagrad"}, ("grad", "std")),
+    ],
+)
+def test_the_update_is_written_by_the_optimisers_rule_with_its_terms(optimizer, terms):
+    s = at("update", {"preset": "classic", "optimizer": optimizer})
+    t = s.trace()
+    f = formula(build(s, Prefs(), "en"), ids.explain_item("update", "w5"))
+    first, rule = (re.sub(r"\s", "", plain(line.math)) for line in f.lines)
+    update = t.terms["update"][1][0, 0]
+    assert first == f"w5+=w5−Δw5=0.4−{numbers.fmt(update)}={numbers.fmt(t.weights[1][0, 0])}"
+    for name in terms:
+        assert numbers.fmt(t.terms[name][1][0, 0]) in rule, name
+    assert rule.endswith(numbers.fmt(update))
+
+
+def test_plain_gradient_descent_keeps_the_tutorials_update():
+    f = formula(build(at("update"), Prefs(), "en"), ids.explain_item("update", "w5"))
+    shown = re.sub(r"\s", "", plain(f.lines[0].math))
+    assert shown == f"w5+=0.4−0.5·{nine(ref.GRADS['w5'])}={nine(ref.UPDATED['w5'])}"

@@ -361,33 +361,94 @@ class Iteration:
     def update(self, l: int, j: int, i: int) -> Formula:
         name = weight_name(self.layers, l, j, i)
         value = float(self.trace.weights[l][j, i])
-        num = self.math(
-            r"= @0 - @1 \cdot @2 = @3",
-            Bare(self.network.weights[l][j, i]),
-            self.training.learning_rate,
-            self.trace.backward.weight_grads[l][j, i],
-            Bare(value),
-        )
-        line = self.breakable(self.math(rf"{self.w(l, j, i)}^{{+}}"), num)
-        return self.done(ids.explain_item("update", name), [Line(line)], value)
+        lines = self._update(self.w(l, j, i), self.network.weights[l][j, i], l, (j, i), value)
+        return self.done(ids.explain_item("update", name), lines, value)
 
     def bias_update(self, l: int, j: int) -> Formula:
         value = float(self.trace.biases[l][j])
-        line = self.math(
-            rf"{self.b(l, j)}^{{+}} = @0 - @1 \cdot @2 = @3",
-            Bare(self.network.biases[l][j]),
-            self.training.learning_rate,
-            self.trace.backward.bias_grads[l][j],
-            Bare(value),
+        index = len(self.network.weights) + l  # the optimiser's parameters: weights, biases
+        lines = self._update(self.b(l, j), self.network.biases[l][j], index, (j,), value)
+        return self.done(ids.explain_item("update", bias_name(l, j)), lines, value)
+
+    def _plain(self) -> bool:
+        o = self.training.optimizer
+        return o["name"] == "sgd" and o["momentum"] == 0 and o["weight_decay"] == 0
+
+    def _update(self, p: str, old: float, k: int, at: tuple, value: float) -> list[Line]:
+        """p⁺ as the optimiser made it, with its numbers: the tutorial's p − η · ∂E/∂p for
+        plain gradient descent, else p − Δp with Δp by the optimiser's rule and terms."""
+        t = self.trace
+        if self._plain():
+            n = len(self.network.weights)
+            grad = t.weight_grads[k][at] if k < n else t.bias_grads[k - n][at]
+            num = self.math(
+                r"= @0 - @1 \cdot @2 = @3", Bare(old), t.learning_rate, grad, Bare(value)
+            )
+            return [Line(self.breakable(self.math(rf"{p}^{{+}}"), num))]
+
+        def term(name: str) -> float:
+            return float(t.terms[name][k][at])
+
+        step = term("update")
+        lines = [
+            Line(
+                self.breakable(
+                    self.math(rf"{p}^{{+}} = {p} - \Delta {p}"),
+                    self.math("= @0 - @1 = @2", Bare(old), step, Bare(value)),
+                )
+            )
+        ]
+        rule, values = self._rule(term)
+        lines.append(Line(self.math(rf"\Delta {p} = {rule} = @{len(values)}", *values, Bare(step))))
+        return lines
+
+    def _rule(self, term) -> tuple[str, list[float]]:
+        """Δp of the optimiser in use, symbols with number slots, and their values."""
+        o, t = self.training.optimizer, self.trace
+        eta = t.learning_rate
+        name = o["name"]
+        if name in ("adam", "adamw"):
+            rule = (
+                r"\eta \cdot \hat{m} / (\sqrt{\hat{v}} + \epsilon), \; \eta = @0, \;"
+                r" \hat{m} = @1, \; \hat{v} = @2, \; \epsilon = @3"
+            )
+            values = [eta, term("m_hat"), term("v_hat"), o["eps"]]
+            if "decay" in t.terms:  # AdamW's decoupled part, η · λ · p
+                rule += r", \; + \eta \lambda p = @4"
+                values.append(term("decay"))
+            return rule, values
+        if name == "sgd":
+            if o["momentum"] == 0:  # weight decay only: g = ∂E/∂p + λ · p
+                return r"\eta \cdot g, \; \eta = @0, \; g = @1", [eta, term("grad")]
+            if o["nesterov"]:
+                rule = r"\eta \cdot (g + \mu b), \; \eta = @0, \; g = @1, \; \mu = @2, \; b = @3"
+                return rule, [eta, term("grad"), o["momentum"], term("momentum_buffer")]
+            return r"\eta \cdot b, \; \eta = @0, \; b = @1", [eta, term("momentum_buffer")]
+        if name == "rmsprop":
+            if o["momentum"] > 0:
+                return r"\eta \cdot b, \; \eta = @0, \; b = @1", [eta, term("momentum_buffer")]
+            rule = (
+                r"\eta \cdot g / (\sqrt{v} + \epsilon), \; \eta = @0, \; g = @1, \;"
+                r" \sqrt{v} + \epsilon = @2"
+            )
+            return rule, [eta, term("grad"), term("avg")]
+        # adagrad
+        rule = (
+            r"\mathrm{clr} \cdot g / (\sqrt{s} + \epsilon), \; \mathrm{clr} = @0, \; g = @1, \;"
+            r" \sqrt{s} + \epsilon = @2"
         )
-        return self.done(ids.explain_item("update", bias_name(l, j)), [Line(line)], value)
+        return rule, [float(t.terms["clr"]), term("grad"), term("std")]
 
     def update_rule(self) -> Formula:
-        line = self.math(
-            rf"w^{{+}} = w - \eta \cdot {_slash(E_TOTAL, 'w')}, \quad \eta = @0",
-            Bare(self.training.learning_rate),
+        eta = self.trace.learning_rate
+        if self._plain():
+            latex = rf"w^{{+}} = w - \eta \cdot {_slash(E_TOTAL, 'w')}, \quad \eta = @0"
+        else:
+            name = self.training.optimizer["name"]
+            latex = rf"w^{{+}} = w - \Delta w \; (\mathrm{{{name}}}), \quad \eta = @0"
+        return self.done(
+            ids.explain_item("update", "rule"), [Line(self.math(latex, Bare(eta)))], None
         )
-        return self.done(ids.explain_item("update", "rule"), [Line(line)], None)
 
     # The chain rule for one parameter
 
