@@ -28,7 +28,7 @@ from app.paths import ROOT
 from app.refusal import Refused
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
-from app.view import checks, ids, prefs, share
+from app.view import boundary, checks, ids, prefs, share
 from app.view.text import TEXT, pick
 
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
@@ -302,6 +302,23 @@ async def train(
     chosen = _prefs(request)
     message = view.trained(TEXT[_lang(request, chosen)], chosen.precision, before, after, result)
     return await run_in_threadpool(_changed, request, after, before, message)
+
+
+@router.get("/n/{id}/boundary.svg", name="lab_boundary")
+async def decision_boundary(id: str, request: Request, store: StoreDep) -> Response:
+    """The decision boundary's picture (networks with two inputs; 404 for others). Its URL
+    carries the parameters' key, so a browser may keep it."""
+    try:
+        s = await store.call(store.get, id)
+    except UnknownSession:
+        return Response(status_code=404)
+    if boundary.key(s.state) is None:
+        return Response(status_code=404)
+    label = TEXT[_lang(request, _prefs(request))]["boundary_alt"]
+    body = await run_in_threadpool(boundary.svg, s.state, label)
+    return Response(
+        body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.post(PATHS["gradcheck"], name="lab_gradcheck", dependencies=[ratelimit.TRAIN])

@@ -119,9 +119,9 @@ class StateFields(_Strict):
     current_learning_rate: LearningRate | None = Field(
         None, description=DOC["current_learning_rate"]
     )
-    batch_size: Annotated[int, Field(strict=True, ge=1), BeforeValidator(_whole)] | None = Field(
-        None, description=DOC["batch_size"]
-    )
+    batch_size: (
+        Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES), BeforeValidator(_whole)] | None
+    ) = Field(None, description=DOC["batch_size"])
     shuffle: Annotated[bool, Field(strict=True)] | None = Field(None, description=DOC["shuffle"])
 
 

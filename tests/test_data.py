@@ -354,7 +354,7 @@ def test_shuffled_orders_are_reproducible():
 
 
 def test_batch_sizes():
-    assert [batches_per_epoch(10, b) for b in (None, 1, 3, 5, 10, 11, 10**30)] == [
+    assert [batches_per_epoch(10, b) for b in (None, 1, 3, 5, 10, 11, MAX_SAMPLES)] == [
         1,
         10,
         4,
@@ -364,8 +364,10 @@ def test_batch_sizes():
         1,
     ]
     assert [len(batch(10, 3, False, 0, k)[1]) for k in range(5)] == [3, 3, 3, 1, 3]
-    assert batch(10, 10**30, False, 0, 1)[0] == 1
+    assert batch(10, MAX_SAMPLES, False, 0, 1)[0] == 1
     assert check_batch_size(None) is None and check_batch_size(4) == 4
+    with pytest.raises(InvalidInput, match=r"^batch_size: "):  # bounded before it is used
+        check_batch_size(10**30)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, 2.0, "4", True, [4]])

@@ -595,3 +595,35 @@ def test_the_classic_slip_is_set_beside_the_correct_iteration(client, lab):
     assert "0.291027774" in full.text("e-after-correct")  # the right one, beside it
     post(client, lab + "/edit", {"classic_slip": "false"})
     assert "e-after-correct" not in Page(client.get(lab).text).elements
+
+
+def test_a_two_input_network_draws_its_decision_boundary_under_its_samples(client):
+    body = {
+        "layers": [2, 4, 1],
+        "activations": ["tanh", "sigmoid"],
+        "loss": "bce",
+        "seed": 3,
+        "data": {"generator": "circle", "samples": 50, "test_fraction": 0.2},
+        "optimizer": {"name": "adam"},
+        "learning_rate": 0.05,
+    }
+    id = client.post("/api/networks", json=body).json()["id"]
+    lab = f"/n/{id}"
+    src = Page(client.get(lab).text).attr("boundary-map", "src")
+    assert src.startswith(f"/n/{id}/boundary.svg?v=")
+    picture = client.get(src)
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/svg+xml"
+    assert picture.text.count("<rect") == 24 * 24
+    assert picture.text.count("<circle") == 50  # 40 training samples, 10 test
+    assert picture.text.count('fill="#fff"') == 10
+    for _ in range(6):  # the update changes the parameters: a new picture
+        answer = post(client, lab + "/next")
+    assert answer.attr("boundary-map", "src") not in (None, src)
+    classic = client.post("/api/networks", json={"preset": "classic"}).json()["id"]
+    assert client.get(f"/n/{classic}/boundary.svg").status_code == 200  # two inputs too
+    wide = client.post(
+        "/api/networks",
+        json={"preset": "deep", "layers": [3, 2, 1], "inputs": [0, 0, 0], "targets": [0]},
+    ).json()
+    assert client.get(f"/n/{wide['id']}/boundary.svg").status_code == 404
+    assert "boundary-map" not in Page(client.get(f"/n/{wide['id']}").text).elements

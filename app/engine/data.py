@@ -264,9 +264,13 @@ def _generate(spec: dict[str, Any]) -> DataSet:
 def check_batch_size(batch_size: Any) -> int | None:
     """A whole number from 1 (more than n: one batch of n), or None: the whole training set."""
     if batch_size is not None and (
-        not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+        not isinstance(batch_size, int)
+        or isinstance(batch_size, bool)
+        or not 1 <= batch_size <= MAX_SAMPLES
     ):
-        raise InvalidInput("batch_size", "must be a whole number from 1, or null (all samples)")
+        raise InvalidInput(
+            "batch_size", f"must be a whole number from 1 to {MAX_SAMPLES}, or null (all samples)"
+        )
     return batch_size
 
 

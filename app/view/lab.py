@@ -12,7 +12,7 @@ from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
 from app.engine.schedule import SCHEDULES
 from app.session import Session, Training, traced
-from app.view import ids
+from app.view import boundary, ids
 from app.view.fields import Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
 from app.view.graph import Graph, Overlay, overlay
@@ -170,6 +170,7 @@ class Lab:
     chain: Chain | None
     timeline: tuple[Mark, ...] | None  # oldest first
     params: Params | None
+    boundary: str | None  # the decision boundary's key (two inputs only): its picture's URL
     eta: str | None  # η as shown
     message: str | None
     error: bool  # the message says what was refused
@@ -230,6 +231,7 @@ def build(
         chain=draw("chain", lambda: _chain(stage, it, selected, t)),
         timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
+        boundary=draw("boundary", lambda: boundary.key(stage.current)),
         eta=draw("weights", lambda: fmt(stage.shown.training.learning_rate, prefs.precision)),
         message=message,
         error=error,
@@ -497,6 +499,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "weights": ("rows", "eta", "fold"),
     "history": ("timeline",),
     "params": ("params", "invalid"),
+    "boundary": ("boundary",),
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes

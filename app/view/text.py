@@ -135,6 +135,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gradcheck_error": "relative error",
         "classic_slip": "The tutorial's slip (hidden δ through the updated weights)",
         "slip_beside": "with the slip; the correct iteration gives {correct}",
+        "boundary": "Decision boundary",
+        "boundary_alt": "The first output over the plane of the two inputs, with the samples",
+        "boundary_text": "The first output over the plane of the two inputs: orange above "
+        "0.5, blue below, paler near it; the training samples filled, the test samples hollow.",
         "frameworks": "Frameworks",
         "frameworks_text": "This network's next iteration outside backprop-lab, with the same "
         "numbers:",
@@ -293,6 +297,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gradcheck_error": "相对误差",
         "classic_slip": "教程的计算失误（隐藏层 δ 用了更新后的权重）",
         "slip_beside": "这是有失误的结果；正确的迭代得到 {correct}",
+        "boundary": "决策边界",
+        "boundary_alt": "第一个输出在两个输入构成的平面上的取值，以及样本",
+        "boundary_text": "第一个输出在两个输入构成的平面上的取值：高于 0.5 为橙色，低于为蓝色，"
+        "越接近 0.5 越淡；训练样本为实心，测试样本为空心。",
         "frameworks": "框架",
         "frameworks_text": "在 backprop-lab 之外运行这个网络的下一次迭代，数字相同：",
         "export_pytorch": "PyTorch 脚本",
