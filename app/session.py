@@ -89,9 +89,10 @@ class Session:
         """The state whose iteration is on show: before the update while in "update"."""
         return self.previous if self.phase == "update" and self.previous else self.state
 
-    def trace(self) -> Trace:
-        """The iteration on show, of its batch's first sample."""
-        return traced(self.shown).at(0)
+    def trace(self, sample: int = 0) -> Trace:
+        """The iteration on show, of one sample of its batch (the last, if there are fewer)."""
+        t = traced(self.shown)
+        return t.at(min(sample, len(t.batch) - 1))  # type: ignore[arg-type]
 
     def to_data(self) -> dict[str, Any]:
         return {

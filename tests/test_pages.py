@@ -627,3 +627,33 @@ def test_a_two_input_network_draws_its_decision_boundary_under_its_samples(clien
     ).json()
     assert client.get(f"/n/{wide['id']}/boundary.svg").status_code == 404
     assert "boundary-map" not in Page(client.get(f"/n/{wide['id']}").text).elements
+
+
+def test_a_batch_shows_the_chosen_sample_s_figures_and_its_share(client):
+    body = {
+        "layers": [2, 3, 1],
+        "activations": ["tanh", "sigmoid"],
+        "loss": "bce",
+        "seed": 5,
+        "data": {"generator": "gaussians", "samples": 20, "seed": 2},
+        "batch_size": 4,
+        "shuffle": True,
+        "update_biases": True,
+    }
+    id = client.post("/api/networks", json=body).json()["id"]
+    lab = f"/n/{id}"
+    for _ in range(5):  # to backward:1: every δ and gradient computed
+        post(client, lab + "/next")
+    assert Page(client.get(lab).text).attr("opt-sample", "name") == "sample"
+    r = client.post(lab + "/prefs", data={"sample": "2"}, headers=HX)
+    assert r.status_code == 200
+    page = Page(client.get(lab).text)
+    api = client.post(f"/api/networks/{id}/backward", params={"sample": 2}).json()
+    forward = client.post(f"/api/networks/{id}/forward", params={"sample": 2}).json()
+    assert page.attr(ids.delta("h1"), "data-result") == numbers.fmt(api["deltas"][0][0])
+    x = forward["out"][0]
+    assert page.attr(ids.field("i1", "table"), "value") == numbers.fmt_input(x[0])
+    batch = page.text("chain-batch")
+    w = api["weight_grads"][1][0][0]
+    assert numbers.fmt(w) in batch and "sample 3 of 4" in batch
+    assert numbers.fmt(api["sample_weight_grads"][1][0][0] / 4) in batch

@@ -88,10 +88,11 @@ class Trace:
     batch: Array | None = None  # the batch's sample indices in the training set
     epoch: int = 0  # the epoch the batch belongs to, from 0
     learning_rate: float = 0.0  # the η of this update
+    sample: int | None = None  # after `at(k)`: k, the sample of the batch shown
 
     def at(self, k: int) -> "Trace":
         """Sample k's forward and backward pass, beside the batch's gradients and update."""
-        return replace(self, forward=self.forward.at(k), backward=self.backward.at(k))
+        return replace(self, forward=self.forward.at(k), backward=self.backward.at(k), sample=k)
 
     @cached_property
     def finite(self) -> bool:

@@ -101,6 +101,10 @@ class Chain:
     options: tuple[str, ...]
     formula: Formula
     pending: str | None
+    # With a batch of several samples, once computed: the update's ∂E/∂p (the batch's
+    # mean) and the shown sample's share of it (its own ∂E/∂p over the batch size).
+    batch_mean: str | None = None
+    share: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class Lab:
     owner: bool  # the viewer owns the network (else a read-only view that follows it)
     code: str  # the join code
     version: int  # of the network on show: a follow event with a later one redraws the lab
+    batch: int  # samples in the batch on show
+    sample: int  # the one whose figures are shown, from 0
 
 
 def phase_label(phase: str, depth: int, t: dict) -> str:
@@ -202,7 +208,7 @@ def build(
     follower's has no edit fields."""
     wanted = set(REGIONS if regions is None else regions) - (set() if owner else OWNERS_ONLY)
     t = TEXT[lang]
-    stage = Stage.of(session, prefs.precision)
+    stage = Stage.of(session, prefs.precision, prefs.sample)
     it = Iteration(stage.shown, stage.trace, prefs.precision)
     fields = Fields(stage.current, prefs.precision, invalid, t, stage.sample)
     selected = _selected(stage, prefs.selected)
@@ -239,6 +245,8 @@ def build(
         owner=owner,
         code=session.code,
         version=session.version,
+        batch=len(stage.trace.batch),  # type: ignore[arg-type]
+        sample=stage.trace.sample or 0,
     )
 
 
@@ -407,7 +415,16 @@ def _chain(stage: Stage, it: Iteration, selected: str, t: dict) -> Chain:
     revealed = stage.backward(l + 1)
     formula = it.chain(kind, l, j, i, revealed)
     pending = None if revealed else t["chain_pending"].format(layer=l + 1)
-    return Chain(selected, tuple(stage.shown.network.param_names()), formula, pending)
+    names = tuple(stage.shown.network.param_names())
+    tr, n = stage.trace, len(stage.trace.batch)  # type: ignore[arg-type]
+    if n == 1 or not revealed:
+        return Chain(selected, names, formula, pending)
+    if kind == "weights":
+        mean, own = tr.weight_grads[l][j, i], tr.backward.weight_grads[l][j, i]
+    else:
+        mean, own = tr.bias_grads[l][j], tr.backward.bias_grads[l][j]
+    p = stage.precision
+    return Chain(selected, names, formula, pending, fmt(mean, p), fmt(own / n, p))
 
 
 def _params(stage: Stage, fields: Fields, t: dict) -> Params:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 
+from app.engine.data import MAX_SAMPLES
 from app.view.numbers import DEFAULT_PRECISION, PRECISIONS
 from app.view.text import LANGS
 
@@ -32,6 +33,12 @@ def _precision(text: str) -> int:
     return int(text)
 
 
+def _sample(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 4 or int(text) >= MAX_SAMPLES:
+        raise ValueError(text)
+    return int(text)
+
+
 def _param(text: str) -> str:
     if not _PARAM.match(text):
         raise ValueError(text)
@@ -47,6 +54,7 @@ class Prefs:
     lang: str = ""  # "" until chosen: then Accept-Language decides
     selected: str = ""  # the parameter whose chain rule is shown; "" for the default
     table: str = "off"  # a large network's table of weights: "on" shown, "off" folded
+    sample: int = 0  # the sample of a batch whose figures are shown, from 0
 
 
 PARSE: dict[str, Callable[[str], object]] = {
@@ -57,6 +65,7 @@ PARSE: dict[str, Callable[[str], object]] = {
     "lang": _choice(*LANGS),
     "selected": _param,
     "table": _choice("on", "off"),
+    "sample": _sample,
 }
 assert set(PARSE) == {f.name for f in fields(Prefs)}
 

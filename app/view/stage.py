@@ -24,13 +24,13 @@ class Stage:
     precision: int
 
     @classmethod
-    def of(cls, session: Session, precision: int) -> "Stage":
-        return cls(session.phase, session.shown, session.state, session.trace(), precision)
+    def of(cls, session: Session, precision: int, sample: int = 0) -> "Stage":
+        return cls(session.phase, session.shown, session.state, session.trace(sample), precision)
 
     @property
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """The inputs and targets of the sample on show: the one sample, or the first of
-        the batch of a data set."""
+        """The inputs and targets of the sample on show: the one sample, or the chosen one
+        of the batch of a data set."""
         return sample_of(self.shown, self.trace)
 
     @property
@@ -67,5 +67,6 @@ def sample_of(state: State, trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     d = state.data
     if d.inputs is not None and d.targets is not None:
         return d.inputs, d.targets
-    row = int(trace.batch[0]) if trace.batch is not None else 0  # the first of the batch
+    k = trace.sample or 0
+    row = int(trace.batch[k]) if trace.batch is not None else 0  # the sample shown
     return trace.forward.out[0], d.train[1][row]

@@ -139,6 +139,9 @@ TEXT: dict[str, dict[str, str]] = {
         "boundary_alt": "The first output over the plane of the two inputs, with the samples",
         "boundary_text": "The first output over the plane of the two inputs: orange above "
         "0.5, blue below, paler near it; the training samples filled, the test samples hollow.",
+        "sample_of": "The sample shown, of the batch's {n}",
+        "chain_batch": "The update takes the batch's mean, ∂E/∂{name} = {mean}; sample {k} "
+        "of {n} adds {share} to it (its own ∂E/∂{name} over {n}).",
         "frameworks": "Frameworks",
         "frameworks_text": "This network's next iteration outside backprop-lab, with the same "
         "numbers:",
@@ -301,6 +304,9 @@ TEXT: dict[str, dict[str, str]] = {
         "boundary_alt": "第一个输出在两个输入构成的平面上的取值，以及样本",
         "boundary_text": "第一个输出在两个输入构成的平面上的取值：高于 0.5 为橙色，低于为蓝色，"
         "越接近 0.5 越淡；训练样本为实心，测试样本为空心。",
+        "sample_of": "显示批次 {n} 个样本中的第几个",
+        "chain_batch": "更新用的是批次的平均值 ∂E/∂{name} = {mean}；第 {k} 个样本（共 {n} 个）"
+        "贡献其中的 {share}（它自己的 ∂E/∂{name} 除以 {n}）。",
         "frameworks": "框架",
         "frameworks_text": "在 backprop-lab 之外运行这个网络的下一次迭代，数字相同：",
         "export_pytorch": "PyTorch 脚本",
