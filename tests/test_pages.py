@@ -124,6 +124,7 @@ def test_the_full_page_loads_htmx_from_the_app_itself(client, lab):
         re.fullmatch(
             lab + r"/(next|prev|step|reset|train|edit|prefs|new|undo|redo|gradcheck|history/\d+)", u
         )
+        or u == "/load"  # a state file opens as a new network, as on the start page
         for u in posts
     )
 
@@ -657,3 +658,23 @@ def test_a_batch_shows_the_chosen_sample_s_figures_and_its_share(client):
     w = api["weight_grads"][1][0][0]
     assert numbers.fmt(w) in batch and "sample 3 of 4" in batch
     assert numbers.fmt(api["sample_weight_grads"][1][0][0] / 4) in batch
+
+
+def test_a_json_state_saved_from_the_lab_opens_again_from_it(client, lab):
+    page = Page(client.get(lab).text)
+    assert page.attr("lab-load-file", "name") == "scenario"
+    id = lab.split("/")[-1]
+    post(client, lab + "/next")
+    saved = client.get(f"/api/networks/{id}/export", params={"format": "json"})
+    r = client.post(
+        "/load",
+        files={"scenario": ("state.json", saved.content, "application/json")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    opened = r.headers["location"].rsplit("/", 1)[-1]
+    assert opened != id
+    again = client.get(f"/api/networks/{opened}").json()
+    original = client.get(f"/api/networks/{id}").json()
+    for key in ("weights", "biases", "optimizer", "optimizer_state", "schedule"):
+        assert again[key] == original[key], key

@@ -587,6 +587,9 @@ def test_every_activation_and_loss_is_drawn_with_the_engines_numbers(output, los
     w5 = view.chain.formula
     assert w5.result == numbers.fmt(t.backward.weight_grads[1][0, 0])
     first = plain(formula(view, ids.delta("o1")).lines[0].math)
+    if (output, loss) in (("softmax", "cross_entropy"), ("sigmoid", "bce")):
+        why = plain(formula(view, ids.delta("o1")).lines[1].math)
+        assert why.startswith("∵")  # the chain rule whose factors cancel, written out
     if (output, loss) in (("softmax", "cross_entropy"),):
         assert first == "δo1=outo1−targeto1"
     if (output, loss) == ("sigmoid", "bce"):

@@ -62,6 +62,20 @@ FUSED_DELTA = {
     ),
     ("cross_entropy", "softmax"): (r"\mathrm{out}_{X} - \mathrm{target}_{X}", r"@1 - @0"),
 }
+# Why they cancel: the chain rule written out, ending on the short form.
+FUSED_WHY = {
+    ("bce", "sigmoid"): (
+        r"∵ \frac{\partial E}{\partial \mathrm{out}_{X}} \cdot "
+        r"\mathrm{out}_{X}(1 - \mathrm{out}_{X}) = \frac{1}{#n}"
+        r"\frac{\mathrm{out}_{X} - \mathrm{target}_{X}}{\mathrm{out}_{X}(1 - \mathrm{out}_{X})}"
+        r" \cdot \mathrm{out}_{X}(1 - \mathrm{out}_{X})"
+    ),
+    ("cross_entropy", "softmax"): (
+        r"∵ \sum_{k} -\frac{\mathrm{target}_{k}}{\mathrm{out}_{k}} \cdot "
+        r"\mathrm{out}_{k}([k = X] - \mathrm{out}_{X}) = \mathrm{out}_{X} \sum_{k}"
+        r" \mathrm{target}_{k} - \mathrm{target}_{X}, \; \sum_{k} \mathrm{target}_{k} = 1"
+    ),
+}
 # ∂out/∂net per activation: symbols, numbers (slot @0 out, @1 net). Softmax's is the
 # diagonal of its Jacobian; its δ sums over the whole Jacobian (SOFTMAX_DELTA).
 DACTIVATION = {
@@ -264,6 +278,9 @@ class Iteration:
         if b.fused and fused:  # the loss and its activation cancel: δ = out − target
             sym, num = (self.n(t) for t in fused)
             lines = [Line(self.math(rf"\delta_{{{X}}} = {sym.replace('X', X)}"))]
+            # Why: the chain rule through ∂out/∂net, whose factors cancel.
+            why = self.n(FUSED_WHY[(self.network.loss, activation)]).replace("X", X)
+            lines.append(Line(self.math(why), continued=True))
             if not revealed:
                 return self.done(fid, lines, None)
             value = float(b.deltas[l][j])
