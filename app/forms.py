@@ -67,11 +67,9 @@ def number(name: str, text: str) -> float:
 
 def iterations(text: object) -> int:
     """The train form's count (its range is checked by the session operation)."""
-    if not isinstance(text, str) or not text.strip().isascii() or not text.strip().isdigit():
+    if not isinstance(text, str):
         raise InvalidInput("iterations", "must be a whole number")
-    if len(text) > _NUMBER_CHARS:
-        raise InvalidInput("iterations", f"longer than {_NUMBER_CHARS} characters")
-    return int(text)
+    return _whole("iterations", text)
 
 
 def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
@@ -150,8 +148,11 @@ def _option(state: State, name: str, m: re.Match, text: str) -> dict[str, Any]:
 
 
 def _whole(name: str, text: str) -> int:
+    """A whole number typed in a field, its digits bounded before int() reads them."""
     text = text.strip()
-    if len(text) > _NUMBER_CHARS or not text.isascii() or not text.isdigit():
+    if len(text) > _NUMBER_CHARS:
+        raise InvalidInput(name, f"longer than {_NUMBER_CHARS} characters")
+    if not text.isascii() or not text.isdigit():
         raise InvalidInput(name, "must be a whole number")
     return int(text)
 

@@ -22,7 +22,7 @@ from app.engine import (
     parse_param_name,
     trace,
 )
-from app.engine.data import batches_per_epoch
+from app.engine.data import batch_rows, batches_per_epoch
 from app.engine.phase import phases
 from app.engine.state import NAMES
 
@@ -303,7 +303,7 @@ def work(state: State) -> int:
     network, data, t = state.network, state.data, state.training
     parameters = sum(w.size for w in network.weights) + sum(b.size for b in network.biases)
     n = len(data.train[0])
-    rows = min(t.batch_size or n, n)  # the batch's, forward and backward
+    rows = batch_rows(n, t.batch_size)  # the batch's, forward and backward
     if data.data is not None and t.batch_size is not None:  # and the loss of the whole set
         rows += n
     if data.test is not None:

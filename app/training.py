@@ -163,7 +163,5 @@ async def check_gradients(trainer: Trainer, s: Session) -> gradcheck.GradCheck:
     """The gradient check of the session's next iteration, in the pool (up to about a
     second of numpy: not on the event loop, nor in a thread that holds its lock); a batch
     too large for it is refused before it is queued."""
-    gradcheck.bounded(s.state)
-    n, size = len(s.state.data.train[0]), s.state.training.batch_size
-    work = gradcheck.work(s.state.network, min(size or n, n))
+    work = gradcheck.bounded(s.state)
     return await trainer.run(work, gradcheck.check, s.state)

@@ -274,10 +274,15 @@ def check_batch_size(batch_size: Any) -> int | None:
     return batch_size
 
 
+def batch_rows(n: int, batch_size: int | None) -> int:
+    """Samples in a full batch of n: batch_size, or all n (None, or more than n)."""
+    return min(batch_size or n, n)
+
+
 def batches_per_epoch(n: int, batch_size: int | None) -> int:
     """How many batches go through n samples: ⌈n / batch_size⌉."""
     batch_size = check_batch_size(batch_size)
-    return -(-n // min(batch_size or n, n)) if n else 0
+    return -(-n // batch_rows(n, batch_size)) if n else 0
 
 
 def order(n: int, shuffle: bool, seed: int, epoch: int) -> Array:
@@ -299,5 +304,5 @@ def batch(
     if not isinstance(iteration, int) or isinstance(iteration, bool) or iteration < 0:
         raise InvalidInput("iteration", "must be a whole number from 0")
     epoch, k = divmod(iteration, per_epoch)
-    size = min(batch_size or n, n)
+    size = batch_rows(n, batch_size)
     return epoch, order(n, shuffle, seed, epoch)[k * size : (k + 1) * size]

@@ -27,6 +27,7 @@ import numpy as np
 
 from app.engine.activation import ACTIVATIONS
 from app.engine.backprop import Array, forward
+from app.engine.data import batch_rows
 from app.engine.errors import InvalidInput
 from app.engine.iterate import trace
 from app.engine.loss import LOSSES
@@ -69,12 +70,11 @@ def work(network: Network, rows: int) -> int:
     )
 
 
-def bounded(state: State, rows: int | None = None) -> None:
-    """InvalidInput if a check of the state's next batch (of `rows` samples, or as its
-    settings make it) would be more work than one request may ask."""
+def bounded(state: State, rows: int | None = None) -> int:
+    """The work of a check of the state's next batch (of `rows` samples, or as its
+    settings make it); InvalidInput if it is more than one request may ask."""
     if rows is None:
-        n, size = len(state.data.train[0]), state.training.batch_size
-        rows = min(size or n, n)
+        rows = batch_rows(len(state.data.train[0]), state.training.batch_size)
     network = state.network
     if work(network, rows) > MAX_WORK:
         most = MAX_WORK // work(network, 1)
@@ -83,6 +83,7 @@ def bounded(state: State, rows: int | None = None) -> None:
             f"a gradient check of this network takes at most {most} samples per batch "
             f"(its batch has {rows}): the work of one request is bounded",
         )
+    return work(network, rows)
 
 
 def check(state: State) -> GradCheck:

@@ -185,14 +185,12 @@ def _state_data(training: Training, network: Network) -> dict[str, Any]:
     return data
 
 
-def _rate(value: Any) -> float:
+def _rate(value: Any, field: str = "current_learning_rate") -> float:
+    """An η: a finite number in [0, max_learning_rate]."""
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise InvalidInput("current_learning_rate", "must be a finite number")
+        raise InvalidInput(field, "must be a finite number")
     if not 0 <= value <= LIMITS["max_learning_rate"]:
-        raise InvalidInput(
-            "current_learning_rate",
-            f"must be in [0, {LIMITS['max_learning_rate']:g}] (the schedule has taken η there)",
-        )
+        raise InvalidInput(field, f"must be in [0, {LIMITS['max_learning_rate']:g}]")
     return float(value)
 
 
@@ -283,11 +281,7 @@ def _biases(value: Any, layers: tuple[int, ...]) -> tuple[Array, ...]:
 
 
 def _learning_rate(value: Any, layers: tuple[int, ...]) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise InvalidInput("learning_rate", "must be a finite number")
-    if not 0 <= value <= LIMITS["max_learning_rate"]:
-        raise InvalidInput("learning_rate", f"must be in [0, {LIMITS['max_learning_rate']:g}]")
-    return float(value)
+    return _rate(value, "learning_rate")
 
 
 def _flag(name: str) -> Callable[[Any, tuple[int, ...]], bool]:

@@ -59,20 +59,15 @@ def svg(state: State, label: str) -> str:
         )
 
     dots = []
-    for p, t in zip(inputs, targets[:, 0]):
-        cx, cy = at(p)
-        colour = POSITIVE if t >= 0.5 else NEGATIVE
-        dots.append(
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}" '
-            'stroke="#000" stroke-width="0.6"/>'
-        )
-    if test is not None:
-        for p, t in zip(test[0], test[1][:, 0]):
+    sets = [(inputs, targets, True)] + ([] if test is None else [(*test, False)])
+    for samples, wanted, filled in sets:  # training samples filled, test samples hollow
+        for p, t in zip(samples, wanted[:, 0]):
             cx, cy = at(p)
             colour = POSITIVE if t >= 0.5 else NEGATIVE
+            fill, stroke, width = (colour, "#000", 0.6) if filled else ("#fff", colour, 1.5)
             dots.append(
-                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="#fff" '
-                f'stroke="{colour}" stroke-width="1.5"/>'
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{fill}" '
+                f'stroke="{stroke}" stroke-width="{width}"/>'
             )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIZE} {SIZE}" width="{SIZE}" '
