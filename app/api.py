@@ -6,6 +6,7 @@ change then needs it as `Authorization: Bearer <token>`. Reading and following n
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import fields
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -21,6 +22,7 @@ from app.bounds import BoundedJSONRoute
 from app.engine import Backward, Forward, InvalidInput, Trace
 from app.engine.data import MAX_SAMPLES
 from app.problems import answers
+from app.refusal import Refused
 from app.schemas import (
     BackwardResult,
     Created,
@@ -29,6 +31,7 @@ from app.schemas import (
     GradCheckResult,
     HistoryResult,
     PatchNetwork,
+    RunResult,
     Scenario,
     State,
     StepResult,
@@ -307,11 +310,7 @@ async def train(
 ) -> Response:
     """Train up to 100,000 iterations, and as many as the network's size allows (see
     `iterations` in a 422); stops before numbers stop being finite."""
-    count, field = (
-        (body.iterations, "iterations")
-        if isinstance(body, TrainIterations)
-        else (body.epochs, "epochs")
-    )
+    count, field = _counted(body)
     _, s, t = await training.run(trainer, store, id, count, token, field)
     return json(
         s.to_data()
@@ -323,6 +322,62 @@ async def train(
             "diverged_at": t.diverged_at,
         }
     )
+
+
+def _counted(body: TrainRequest) -> tuple[int, str]:
+    if isinstance(body, TrainIterations):
+        return body.iterations, "iterations"
+    return body.epochs, "epochs"
+
+
+@router.post(
+    "/networks/{id}/run",
+    response_model=RunResult,
+    status_code=202,
+    name="api_run",
+    responses=answers(403, 404, 409, 422, 429, 503),
+    dependencies=[ratelimit.TRAIN],
+)
+async def start_run(
+    id: str, body: TrainRequest, store: StoreDep, token: TokenDep, runs: training.RunsDep
+) -> Response:
+    """Start a live training: up to 100,000 iterations and about two minutes of work, run a
+    chunk at a time while every other request is answered. Follow it with `GET …/run` or the
+    network's events (each chunk is a `change`, its `run` the status); stop it with
+    `POST …/run/stop`. An edit meanwhile is trained on; a reset, an undo or a jump stops it.
+    One at a time per network (409)."""
+    count, unit = _counted(body)
+    s = await runs.start(id, unit, count, token)
+    return json(s.run.to_data(runs.clock()), 202)  # type: ignore[union-attr]
+
+
+@router.get(
+    "/networks/{id}/run",
+    response_model=RunResult,
+    name="api_run_status",
+    responses=answers(404),
+)
+async def run_status(id: str, store: StoreDep) -> Response:
+    """The network's latest live training, running or ended (404 if it never had one)."""
+    s = await store.call(store.get, id)
+    if s.run is None:
+        raise Refused("run", "this network has had no live training", 404)
+    return json(s.run.to_data(time.time()))
+
+
+@router.post(
+    "/networks/{id}/run/stop",
+    response_model=RunResult,
+    name="api_run_stop",
+    responses=answers(403, 404),
+)
+async def stop_run(id: str, store: StoreDep, token: TokenDep, runs: training.RunsDep) -> Response:
+    """Stop the live training (its chunk in flight is not stored); an ended one is left as
+    it is. 404 if the network never had one."""
+    s = await runs.stop(id, token)
+    if s.run is None:
+        raise Refused("run", "this network has had no live training", 404)
+    return json(s.run.to_data(runs.clock()))
 
 
 @router.post(

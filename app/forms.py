@@ -65,11 +65,11 @@ def number(name: str, text: str) -> float:
         raise InvalidInput(name, f"{text.strip() or 'nothing'!r} is not a number") from None
 
 
-def iterations(text: object) -> int:
+def iterations(text: object, field: str = "iterations") -> int:
     """The train form's count (its range is checked by the session operation)."""
     if not isinstance(text, str):
-        raise InvalidInput("iterations", "must be a whole number")
-    return _whole("iterations", text)
+        raise InvalidInput(field, "must be a whole number")
+    return _whole(field, text)
 
 
 def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:

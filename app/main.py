@@ -37,11 +37,13 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.state.limiter = ratelimit.Limiter(settings.environ(config))
         pool = training.Settings(workers=config.train_workers, queue=config.train_queue)
         app.state.trainer = training.Trainer(pool)
+        app.state.runs = training.Runs(app.state.trainer, store)
         sweeper = asyncio.create_task(_sweep(store))
         pages.warm()
         try:
             yield
         finally:
+            await app.state.runs.close()
             app.state.trainer.close()
             sweeper.cancel()
             with suppress(asyncio.CancelledError):

@@ -9,6 +9,7 @@ a POST answers with a redirect back to the page.
 """
 
 import threading
+import time
 from typing import Annotated
 from urllib.parse import quote
 
@@ -65,6 +66,8 @@ PATHS = {
         "history",
         "own",
         "gradcheck",
+        "stop",
+        "live",
     )
 }
 templates = Environment(
@@ -285,23 +288,52 @@ def reset(id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.post(PATHS["train"], name="lab_train", dependencies=[ratelimit.TRAIN])
-async def train(
-    id: str, form: FormDep, request: Request, store: StoreDep, trainer: training.TrainerDep
-) -> Response:
-    """Train in the pool (the request holds no thread meanwhile), then answer as `_act`."""
+async def train(id: str, form: FormDep, request: Request, runs: training.RunsDep) -> Response:
+    """Start a live training (`training.Runs`): answered at once, with the live region
+    running; each chunk it stores then reaches this page as a follow event."""
+    unit = form.get("unit", "iterations")
     try:
-        iterations = forms.iterations(form.get("iterations"))
-        token = _token(request)
-        before, after, result = await training.run(trainer, store, id, iterations, token)
+        count = forms.iterations(form.get("count"), unit if unit in ops.UNITS else "unit")
+        before = await runs.store.call(runs.store.get, id)
+        after = await runs.start(id, unit, count, _token(request))
     except UnknownSession:
         return _gone(request)
     except NotOwner:
-        return await run_in_threadpool(_not_owner, request, store, id)
+        return await run_in_threadpool(_not_owner, request, runs.store, id)
     except InvalidInput as e:
-        return await run_in_threadpool(_failed, request, store, id, e, None)
-    chosen = _prefs(request)
-    message = view.trained(TEXT[_lang(request, chosen)], chosen.precision, before, after, result)
-    return await run_in_threadpool(_changed, request, after, before, message)
+        return await run_in_threadpool(_failed, request, runs.store, id, e, None)
+    return await run_in_threadpool(_changed, request, after, before)
+
+
+@router.post(PATHS["stop"], name="lab_stop")
+async def stop(id: str, request: Request, runs: training.RunsDep) -> Response:
+    """Stop the live training (whichever worker runs it sees it at its next chunk)."""
+    try:
+        before = await runs.store.call(runs.store.get, id)
+        after = await runs.stop(id, _token(request))
+    except UnknownSession:
+        return _gone(request)
+    except NotOwner:
+        return await run_in_threadpool(_not_owner, request, runs.store, id)
+    return await run_in_threadpool(_changed, request, after, before)
+
+
+# What a chunk of a live training changes: fetched by every page showing it, after each.
+LIVE = ("status", "graph", "fields", "live", "boundary")
+
+
+@router.get(PATHS["live"], name="lab_live")
+def live(id: str, request: Request, store: StoreDep) -> Response:
+    """The regions a live training's chunk changes, as they are now (out of band): what
+    static/follow.js fetches while a training runs, instead of the whole lab; once it has
+    ended, every region (the owner's parameters too)."""
+    try:
+        session = store.get(id)
+    except UnknownSession:
+        return _gone(request)
+    if session.run and session.run.running(time.time()):
+        return _render(request, session, "changes.html", only=list(LIVE))
+    return _render(request, session, "changes.html")  # ended: every region, once
 
 
 @router.get("/n/{id}/boundary.svg", name="lab_boundary")
@@ -508,8 +540,9 @@ def _render(
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
     owner = owns(session, _token(request))
-    if name == "lab.html" and not owner and message is None and invalid is None:
-        body = _followed(session, chosen, lang)
+    followed = name == "lab.html" or (name == "changes.html" and only and before is None)
+    if followed and not owner and message is None and invalid is None:
+        body = _followed(session, name, chosen, lang, only)
     else:
         extra = _share(request, session, lang) if name in ("index.html", "page.html") else None
         body = html(
@@ -528,12 +561,14 @@ _FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
 _FOLLOWED_LOCK = threading.Lock()
 
 
-def _followed(session: Session, chosen: prefs.Prefs, lang: str) -> str:
-    key = (session.id, session.version, chosen, lang)
+def _followed(
+    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
+) -> str:
+    key = (session.id, session.version, name, tuple(only or ()), chosen, lang)
     with _FOLLOWED_LOCK:
         body = _FOLLOWED.get(key)
     if body is None:
-        body = html(session, "lab.html", chosen, lang, owner=False)
+        body = html(session, name, chosen, lang, only=only, owner=False)
         with _FOLLOWED_LOCK:
             _FOLLOWED[key] = body
     return body

@@ -294,3 +294,29 @@ class TrainResult(State):
         description="The iteration whose numbers stopped being finite; training stopped "
         "before it and kept the last finite state."
     )
+
+
+class RunResult(BaseModel):
+    """A live training: started by `POST …/run`, it trains a chunk at a time (about 0.15 s
+    of work each), storing each chunk as it ends, so that `GET …/run`, the network and its
+    followers' events show it as it goes."""
+
+    id: str = Field(description="This run's id.")
+    status: Literal["running", "done", "stopped", "diverged", "failed"] = Field(
+        description="running; done; stopped (`POST …/run/stop`, a reset, an undo or a "
+        "jump, or the server stopping); diverged (numbers stopped being finite); failed "
+        "(the server running it stopped without a word)."
+    )
+    unit: Literal["iterations", "epochs"] = Field(description="As asked.")
+    count: int = Field(description="As asked, in its unit.")
+    iterations: int = Field(description="The iterations it runs in all.")
+    done: int = Field(description="The iterations done so far.")
+    start: int = Field(description="The network's iteration when it started.")
+    learning_rate: float | None = Field(description="The η of its latest iteration.")
+    diverged_at: int | None = Field(description="The iteration that was not finite, if any.")
+    loss_iterations: list[int] = Field(
+        description="The loss curve's iterations (≤ 502): the start, evenly spaced ones, "
+        "the latest."
+    )
+    losses: list[float] = Field(description="E_total of the training set at each.")
+    test_losses: list[float | None] = Field(description="Of the test set, if the data has one.")

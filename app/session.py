@@ -23,8 +23,10 @@ from app.engine import (
     trace,
 )
 from app.engine.data import batch_rows, batches_per_epoch
+from app.engine.iterate import loss as set_loss
 from app.engine.phase import phases
 from app.engine.state import NAMES
+from app.refusal import Refused
 
 MAX_ITERATIONS = 100_000
 MAX_LOSS_POINTS = 1000
@@ -83,6 +85,7 @@ class Session:
     version: int = 0
     owner: str = ""
     history: History = History()
+    run: "Run | None" = None  # the latest live training, while it runs and after
 
     @property
     def shown(self) -> State:
@@ -335,7 +338,10 @@ def trained(session: Session, result: TrainResult) -> tuple[Session, Training]:
 
 
 def reset(session: Session) -> Session:
-    return replace(session, state=session.initial, iteration=0, phase="ready", previous=None)
+    run = stopped(session.run)
+    return replace(
+        session, state=session.initial, iteration=0, phase="ready", previous=None, run=run
+    )
 
 
 def fork(session: Session) -> Session:
@@ -348,3 +354,138 @@ def fork(session: Session) -> Session:
         phase=session.phase,
         previous=session.previous,
     )
+
+
+# A live training: many iterations run a chunk at a time (each about CHUNK_SECONDS of work),
+# each chunk stored as it ends, so that the page and its followers watch it, and a stop or
+# an edit takes effect within a chunk. Its record is part of the network's document (not
+# of a history state): any worker can draw it, stop it, or see that it stopped.
+CHUNK_SECONDS = 0.15
+MAX_RUN_SECONDS = 120  # of work one live training may ask
+LIVE_POINTS = 500  # of its loss curve, evenly spaced (the stride doubles as it grows)
+STALE = 15.0  # s without a chunk while running: the server that ran it has stopped
+UNITS = ("iterations", "epochs")
+Point = tuple[int, float, float | None]  # (iteration, E_total of the training set, of the test)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    unit: str  # as asked: "iterations" or "epochs"
+    count: int  # as asked, in its unit
+    total: int  # iterations
+    start: int  # the network's iteration when it started
+    beat: float  # when it started, then when its latest chunk was stored
+    start_loss: float  # E_total of the training set before it
+    done: int = 0  # iterations so far
+    # running; done; stopped (by its owner, a reset, an undo or a jump, or the server
+    # stopping); diverged; failed (its server stopped without a word: no chunk for STALE s)
+    status: str = "running"
+    stride: int = 1
+    points: tuple[Point, ...] = ()  # every stride-th iteration's losses
+    last: Point | None = None  # the latest iteration's
+    learning_rate: float | None = None  # the η of its latest iteration
+    diverged_at: int | None = None
+
+    def running(self, now: float) -> bool:
+        return self.status == "running" and now - self.beat < STALE
+
+    def curve(self) -> tuple[Point, ...]:
+        """The loss curve: from before the run, every stride-th iteration, and the latest."""
+        first: Point = (self.start, self.start_loss, None)
+        tail = (
+            (self.last,) if self.last and (not self.points or self.points[-1] != self.last) else ()
+        )
+        return (first, *self.points, *tail)
+
+    def to_data(self, now: float) -> dict[str, Any]:
+        curve = self.curve()
+        return {
+            "id": self.id,
+            "status": self.status if self.status != "running" or self.running(now) else "failed",
+            "unit": self.unit,
+            "count": self.count,
+            "iterations": self.total,
+            "done": self.done,
+            "start": self.start,
+            "learning_rate": self.learning_rate,
+            "diverged_at": self.diverged_at,
+            "loss_iterations": [p[0] for p in curve],
+            "losses": [p[1] for p in curve],
+            "test_losses": [p[2] for p in curve] if self.last and self.last[2] is not None else [],
+        }
+
+
+def live(session: Session, unit: object, count: object, now: float, id: str) -> Session:
+    """The session with a live training of `count` iterations or epochs started (not yet
+    run): refused while another one runs."""
+    if unit not in UNITS:
+        raise InvalidInput("unit", f"must be one of {', '.join(UNITS)}")
+    if session.run and session.run.running(now):
+        raise Refused("run", "a training is already running: stop it first", 409)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidInput(unit, "must be a whole number")  # type: ignore[arg-type]
+    per = 1
+    if unit == "epochs":
+        per = batches_per_epoch(len(session.state.data.train[0]), session.state.training.batch_size)
+    if not 1 <= count * per <= MAX_ITERATIONS:
+        raise InvalidInput(unit, f"must be from 1 to {MAX_ITERATIONS // per}")  # type: ignore[arg-type]
+    most = MAX_RUN_SECONDS * WORK_PER_SECOND // work(session.state) // per
+    if count > most:
+        why = f"at most {most} for this network (about {MAX_RUN_SECONDS} s of work)"
+        raise InvalidInput(unit, why)  # type: ignore[arg-type]
+    start_loss = float(set_loss(session.state, session.state.data.train))
+    run = Run(id, unit, count, count * per, session.iteration, now, start_loss)  # type: ignore[arg-type]
+    return replace(session, run=run)
+
+
+def chunk(session: Session) -> int:
+    """How many iterations the run's next chunk takes: about CHUNK_SECONDS of work."""
+    run = session.run
+    assert run is not None
+    most = max(1, int(CHUNK_SECONDS * WORK_PER_SECOND) // work(session.state))
+    return min(run.total - run.done, most)
+
+
+def ran(session: Session, result: TrainResult, now: float) -> Session:
+    """The session after one chunk of its run (the engine's result)."""
+    run = session.run
+    assert run is not None
+    after, _ = trained(session, result)
+    done = run.done + len(result.losses)
+    stride, points = run.stride, list(run.points)
+    tests = result.test_losses or [None] * len(result.losses)
+    for k, (e, e_test) in enumerate(zip(result.losses, tests, strict=True)):
+        n = run.done + k + 1  # iterations into the run
+        if n % stride == 0:
+            points.append((run.start + n, e, e_test))
+            if len(points) > LIVE_POINTS:  # every other one kept: twice the stride
+                stride *= 2
+                points = [p for p in points if (p[0] - run.start) % stride == 0]
+    last = (run.start + done, result.losses[-1], tests[-1]) if result.losses else run.last
+    status = "diverged" if result.diverged_at is not None else "running"
+    if status == "running" and done >= run.total:
+        status = "done"
+    progressed = replace(
+        run,
+        done=done,
+        status=status,
+        beat=now,
+        stride=stride,
+        points=tuple(points),
+        last=last,
+        learning_rate=result.learning_rates[-1] if result.learning_rates else run.learning_rate,
+        diverged_at=None
+        if result.diverged_at is None
+        else run.start + run.done + result.diverged_at,
+    )
+    return replace(after, run=progressed)
+
+
+def stopped(run: Run | None, status: str = "stopped") -> Run | None:
+    """The run, stopped (if it was running)."""
+    return replace(run, status=status) if run and run.status == "running" else run
+
+
+def stop(session: Session) -> Session:
+    return replace(session, run=stopped(session.run))

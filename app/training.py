@@ -9,15 +9,18 @@ trained (409 otherwise), so a step or an edit made meanwhile is never lost.
 """
 
 import asyncio
+import logging
 import math
 import os
+import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from typing import Annotated, TypeVar
 
@@ -27,11 +30,15 @@ from app import session as ops
 from app.engine import State, TrainResult, gradcheck, train
 from app.refusal import Refused
 from app.session import Session, Training
-from app.store import Conflict, NotOwner, Store, owns
+from app.store import Conflict, NotOwner, Store, UnknownSession, owns
 
 T = TypeVar("T")
 
 SHUTDOWN_RETRY = 5  # seconds: a restart takes about this long
+MAX_RUNS = 16  # live trainings running at once in this process
+BUSY_RETRY = 10  # s: when more than MAX_RUNS would run
+BUSY_WAIT = 0.2  # s before a chunk refused by a full queue asks again
+log = logging.getLogger("backprop_lab.training")
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,22 @@ class Trainer:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._pool = self._start()
+        self._pending: list[int] = []  # the work of each training waiting or running
+        self._closed = False
+
+    def _start(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads, and a forked child would inherit their locks.
-        self._pool = ProcessPoolExecutor(
-            settings.workers,
+        return ProcessPoolExecutor(
+            self.settings.workers,
             mp_context=get_context("spawn"),
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )
-        self._pending: list[int] = []  # the work of each training waiting or running
-        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def train(self, state: State, iterations: int) -> TrainResult:
         return await self.run(iterations * ops.work(state), train, state, iterations)
@@ -72,7 +86,11 @@ class Trainer:
             )
         self._pending.append(work)
         try:
-            future = self._pool.submit(fn, *args)
+            try:
+                future = self._pool.submit(fn, *args)
+            except BrokenProcessPool:  # a worker died (killed, out of memory): new workers
+                self._pool = self._start()
+                future = self._pool.submit(fn, *args)
             try:
                 return await asyncio.wrap_future(future)
             except asyncio.CancelledError:
@@ -165,3 +183,114 @@ async def check_gradients(trainer: Trainer, s: Session) -> gradcheck.GradCheck:
     too large for it is refused before it is queued."""
     work = gradcheck.bounded(s.state)
     return await trainer.run(work, gradcheck.check, s.state)
+
+
+class Runs:
+    """The live trainings this process runs: one task each, which trains its network a
+    chunk at a time in the pool (`Trainer.run`, so that chunks of different runs and single
+    trainings take turns) and stores each chunk as it ends, amending one history entry.
+
+    Everything a run needs is in the store, not here: a stop is written into the network's
+    record by whichever worker the request reached, and the task sees it at its next chunk
+    (the chunk in flight is then not stored: the compare-and-set refuses it). An edit meanwhile
+    (η, the optimiser, a weight) is trained on from the next chunk; a reset, an undo or a
+    jump back ends the run."""
+
+    def __init__(self, trainer: Trainer, store: Store, clock: Callable[[], float] = time.time):
+        self.trainer = trainer
+        self.store = store
+        self.clock = clock
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    async def start(self, id: str, unit: object, count: object, token: str | None) -> Session:
+        """Start a live training of network `id`, as its owner: the session with its run."""
+        self._tasks = {k: t for k, t in self._tasks.items() if not t.done()}
+        if len(self._tasks) >= MAX_RUNS:
+            msg = f"the server is running {MAX_RUNS} trainings; try again in {BUSY_RETRY} s"
+            raise Refused(unit if unit in ops.UNITS else "unit", msg, 503, BUSY_RETRY)  # type: ignore[arg-type]
+        run_id = secrets.token_hex(6)
+
+        def op(s: Session) -> tuple[Session, None]:
+            if not owns(s, token):
+                raise NotOwner(s.id)
+            return ops.live(s, unit, count, self.clock(), run_id), None
+
+        s, _ = await self.store.call(self.store.update, id, op, "run")
+        self._tasks[id] = asyncio.create_task(self._run(id, run_id))
+        return s
+
+    async def stop(self, id: str, token: str | None) -> Session:
+        def op(s: Session) -> tuple[Session, None]:
+            if not owns(s, token):
+                raise NotOwner(s.id)
+            return ops.stop(s), None
+
+        return (await self.store.call(self.store.update, id, op, "stop"))[0]
+
+    async def _run(self, id: str, run_id: str) -> None:
+        mine: int | None = None  # the history entry of its chunks
+        try:
+            while True:
+                s = await self.store.call(self.store.get, id)
+                run = s.run
+                if run is None or run.id != run_id or run.status != "running":
+                    return
+                if mine is not None and s.history.cursor < mine:  # undone, or jumped back
+                    await self._end(id, run_id, "stopped")
+                    return
+                n = ops.chunk(s)
+                try:
+                    result = await self.trainer.run(n * ops.work(s.state), train, s.state, n)
+                except Refused as e:
+                    if self.trainer.closed:
+                        await self._end(id, run_id, "stopped")
+                        return
+                    await asyncio.sleep(BUSY_WAIT if e.status == 503 else 0)
+                    continue
+                amend = s.history.cursor == mine
+                try:
+                    after, _ = await self.store.call(
+                        self.store.update,
+                        id,
+                        lambda now, r=result: (ops.ran(now, r, self.clock()), None),
+                        "train",
+                        s.version,
+                        amend,
+                    )
+                except Conflict:  # changed meanwhile: train the network as it is now
+                    continue
+                mine = after.history.cursor
+        except UnknownSession:  # deleted meanwhile
+            return
+        except asyncio.CancelledError:
+            await self._end(id, run_id, "stopped")
+            raise
+        except Exception:
+            log.exception("live training of %s failed", id)
+            await self._end(id, run_id, "failed")
+
+    async def _end(self, id: str, run_id: str, status: str) -> None:
+        """Write the run's end into its record (if it is still this run, still running)."""
+
+        def op(s: Session) -> tuple[Session, None]:
+            if s.run is None or s.run.id != run_id:
+                return s, None
+            return replace(s, run=ops.stopped(s.run, status)), None
+
+        with suppress(Exception):  # a store already closed: the run is shown as failed
+            await self.store.call(self.store.update, id, op, "stop")
+
+    async def close(self) -> None:
+        """Stop every run of this process (each writes that it stopped), within seconds."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+
+
+async def get_runs(request: Request) -> Runs:
+    return request.app.state.runs
+
+
+RunsDep = Annotated[Runs, Depends(get_runs)]

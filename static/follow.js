@@ -1,19 +1,26 @@
 // Follow the network live. The page listens to its network's events (htmx's SSE extension,
-// on #follow in page.html): after a change made elsewhere (by the owner, or in another of
-// the owner's tabs) it fetches the lab afresh; the count of followers is written in place.
+// on #follow in page.html): after a change made elsewhere (by the owner, another of the
+// owner's tabs, or a live training's chunk) it fetches what changed; the count of followers
+// is written in place. While a training runs, each chunk fetches only the regions a chunk
+// changes (/n/{id}/live); its end fetches them all once.
 // Why script: the lab is fetched only while the version on show is older than the newest
 // event's, and only once this page's own requests have landed (their answers may already
 // bring that version), which htmx attributes cannot express (and eval is off by the CSP).
 "use strict";
 
 let newest = 0;
+let training = false; // the newest event is a live training's
 
 function refresh() {
   const status = document.getElementById("status");
   const shown = status ? Number(status.dataset.version) : 0;
   if (newest > shown && !document.querySelector(".htmx-request")) {
     // Queued behind this page's own requests (#page's hx-sync), so it lands after them.
-    htmx.ajax("GET", window.location.pathname, { source: "#follow", target: "#lab", swap: "outerHTML" });
+    if (training) {
+      htmx.ajax("GET", window.location.pathname + "/live", { source: "#follow", swap: "none" });
+    } else {
+      htmx.ajax("GET", window.location.pathname, { source: "#follow", target: "#lab", swap: "outerHTML" });
+    }
   }
 }
 
@@ -25,6 +32,7 @@ document.addEventListener("htmx:sseMessage", (event) => {
   } else if (data.action === "delete") {
     window.location.assign("/");
   } else {
+    if (data.version > newest) training = ["run", "train", "stop"].includes(data.action) && data.run !== null;
     newest = Math.max(newest, data.version);
     refresh();
   }

@@ -74,8 +74,9 @@ def test_a_follower_sees_a_read_only_lab(client, stranger, owned):
 
 def test_a_forged_post_from_a_follower_is_refused(client, stranger, owned):
     before = page_of(client, owned).attr("status", "data-version")
-    for action in ("next", "step", "reset", "undo", "train"):
-        r = stranger.post(f"{owned}/{action}", data={"iterations": "5"}, headers=HX)
+    for action in ("next", "step", "reset", "undo", "train", "stop"):
+        data = {"count": "5", "unit": "iterations"}
+        r = stranger.post(f"{owned}/{action}", data=data, headers=HX)
         assert r.status_code == 403
         assert "only its owner can change it" in Page(r.text).text("message")
     assert page_of(client, owned).attr("status", "data-version") == before

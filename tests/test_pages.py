@@ -5,11 +5,13 @@ way the browser tests read them.
 """
 
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
 
 from app import session as ops
+from app.engine import train
 from app.pages import HTMX, NETWORK_COOKIE
 from app.view import ids, numbers
 from tests import reference as ref
@@ -265,19 +267,58 @@ def test_without_javascript_a_step_redirects_back_to_the_page(client, lab):
     assert state(client, lab)["phase"] == "forward:1"
 
 
-def test_train_reports_what_it_did(client, lab):
-    page = post(client, lab + "/train", {"iterations": "10000"})
-    message = page.text(ids.MESSAGE)
-    assert "10000" in message and nine(ref.E_TOTAL) in message
-    assert numbers.fmt(ref.E_AFTER_10000, 9)[:6] in message
+def ended(client, lab: str, timeout: float = 60.0) -> Page:
+    """The regions the page fetches once its live training has ended (polled until then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = Page(client.get(lab + "/live", headers=HX).text)
+        if page.attr("run-status", "data-status") != "running":
+            return page
+        time.sleep(0.1)
+    raise AssertionError("the live training did not end")
+
+
+def test_train_runs_live_and_reports_what_it_did(client, lab):
+    started = post(client, lab + "/train", {"count": "10000", "unit": "iterations"})
+    assert "btn-stop" in started.ids and "btn-train" not in started.ids
+    page = ended(client, lab)
+    assert page.attr("run-status", "data-status") == "done"
+    said = page.text("run-status")
+    assert "10000" in said and nine(ref.E_TOTAL) in said
+    after = train(ops.create({"preset": "classic"}).state, 10000).losses[-1]
+    assert after == pytest.approx(ref.E_AFTER_10000, rel=2e-8)  # the reference's 8 digits
+    assert page.text("run-e-train") == nine(after)  # chunks train as one training does
+    assert "btn-train" in page.ids and ids.PARAMS in page.ids  # ended: every region once
     assert state(client, lab)["iteration"] == 10000
+    actions = [
+        e["action"]
+        for e in client.get("/api/networks/" + lab.split("/")[-1] + "/history").json()["entries"]
+    ]
+    assert actions == ["create", "train"]  # its chunks amend one entry: one undo undoes it
 
 
-@pytest.mark.parametrize("iterations", ["", "abc", "0", "-3", "1.5", "100001", "١٢"])
-def test_train_refuses_a_bad_count_inline(client, lab, iterations):
-    page = post(client, lab + "/train", {"iterations": iterations}, status=422)
+def test_stop_stops_the_live_training_and_keeps_what_it_did(client, lab):
+    post(client, lab + "/train", {"count": "100000", "unit": "iterations"})
+    while not state(client, lab)["iteration"]:
+        time.sleep(0.05)
+    post(client, lab + "/stop")
+    page = ended(client, lab)
+    assert page.attr("run-status", "data-status") == "stopped"
+    done = int(page.attr("run-status", "data-done"))
+    time.sleep(0.5)  # nothing more is stored after a stop
+    assert 0 < done == state(client, lab)["iteration"] < 100000
+
+
+@pytest.mark.parametrize("count", ["", "abc", "0", "-3", "1.5", "100001", "١٢"])
+def test_train_refuses_a_bad_count_inline(client, lab, count):
+    page = post(client, lab + "/train", {"count": count, "unit": "iterations"}, status=422)
     assert "iterations" in page.text(ids.MESSAGE)
     assert state(client, lab)["iteration"] == 0
+
+
+def test_train_refuses_an_unknown_unit_inline(client, lab):
+    page = post(client, lab + "/train", {"count": "3", "unit": "lightyears"}, status=422)
+    assert "unit" in page.text(ids.MESSAGE)
 
 
 # Editing

@@ -38,6 +38,17 @@ def limited(monkeypatch):
         yield client
 
 
+def _page_train(c, id: str):
+    """The page's Train (a live training of one iteration), answered once it has ended."""
+    r = c.post(f"/n/{id}/train", data={"count": "1", "unit": "iterations"}, headers=HX)
+    deadline = time.monotonic() + 30
+    while r.status_code == 200 and time.monotonic() < deadline:
+        if c.get(f"/api/networks/{id}/run").json()["status"] != "running":
+            break
+        time.sleep(0.02)
+    return r
+
+
 def _network(client) -> str:
     return client.post("/api/networks", json={"preset": "classic"}).json()["id"]
 
@@ -66,7 +77,7 @@ def test_creating_networks_is_limited_on_the_api_and_the_page(limited):
     ("what", "request_"),
     [
         ("trainings", lambda c, id: c.post(f"/api/networks/{id}/train", **TRAIN)),
-        ("trainings", lambda c, id: c.post(f"/n/{id}/train", data={"iterations": "1"}, headers=HX)),
+        ("trainings", lambda c, id: _page_train(c, id)),
         ("edits", lambda c, id: c.patch(f"/api/networks/{id}", json={"weights": {"w5": 0.3}})),
         ("edits", lambda c, id: c.post(f"/n/{id}/edit", data={"w5": "0.3"}, headers=HX)),
     ],
@@ -83,7 +94,7 @@ def test_training_and_editing_are_limited(limited, what, request_):
 def test_the_api_and_the_page_share_one_count(limited):
     id = _network(limited)
     assert limited.post(f"/api/networks/{id}/train", **TRAIN).status_code == 200
-    assert limited.post(f"/n/{id}/train", data={"iterations": "1"}, headers=HX).status_code == 200
+    assert _page_train(limited, id).status_code == 200
     _refused(limited.post(f"/api/networks/{id}/train", **TRAIN), "trainings")
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
+from app import session as ops
 from app.engine import InvalidInput
 from app.session import create, next_phase, patch, step
 from app.store import Conflict, Store, UnknownSession, Unreadable, owns
@@ -373,3 +374,71 @@ def test_a_backend_refuses_a_taken_id_or_code_and_keeps_nothing_of_the_refused(s
     assert b.find("ZZZZZZ") is None and b.read(s.id) == (version, doc)
     assert not b.create("another-id", s.code, doc, (1, b"{}"), 60)
     assert b.read("another-id") is None and b.find(s.code) == s.id
+
+
+# A live training's chunks and its record
+
+
+def _trained_by(s, n: int):
+    from app.engine import train
+
+    return ops.trained(s, train(s.state, n))[0], None
+
+
+def test_a_live_training_s_chunks_amend_one_entry_and_undo_goes_back_before_it(store):
+    s, _ = store.add(classic())
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    first, _ = store.update(s.id, lambda s: _trained_by(s, 3), "train", amend=True)
+    assert [e.action for e in first.history.entries] == ["create", "next", "train"]
+    chunk, _ = store.update(s.id, lambda s: _trained_by(s, 4), "train", amend=True)
+    assert [(e.seq, e.iteration, e.action) for e in chunk.history.entries] == [
+        (1, 0, "create"),
+        (2, 0, "next"),
+        (3, 7, "train"),
+    ]
+    assert store.travel(s.id, "undo").phase == "forward:1"
+    again = store.travel(s.id, "redo")
+    assert again.iteration == 7 and again.state.to_data() == chunk.state.to_data()
+
+
+def test_amend_adds_an_entry_after_another_action(store):
+    s, _ = store.add(classic())
+    store.update(s.id, lambda s: _trained_by(s, 2), "train", amend=True)
+    store.update(s.id, lambda s: (patch(s, {"learning_rate": 0.1}), None), "edit")
+    after, _ = store.update(s.id, lambda s: _trained_by(s, 2), "train", amend=True)
+    assert [e.action for e in after.history.entries] == ["create", "train", "edit", "train"]
+
+
+def test_a_change_of_the_run_alone_is_stored_and_sent_but_is_no_entry(stores):
+    store = stores()
+    s, _ = store.add(classic())
+    started, _ = store.update(
+        s.id, lambda s: (ops.live(s, "iterations", 10, time.time(), "r1"), None), "run"
+    )
+    assert started.version == 2 and len(started.history.entries) == 1
+    again = stores().get(s.id)  # another worker, or a restart
+    assert again.run == started.run and again.run.status == "running"
+    stopped, _ = store.update(s.id, lambda s: (ops.stop(s), None), "stop")
+    assert stopped.version == 3 and stopped.run.status == "stopped"
+    assert stores().get(s.id).run.status == "stopped"
+    assert len(stores().get(s.id).history.entries) == 1
+
+
+def test_a_run_s_record_keeps_its_loss_curve_across_workers(stores):
+    from app.engine import train
+
+    store = stores()
+    s, _ = store.add(classic())
+    store.update(s.id, lambda s: (ops.live(s, "iterations", 1200, time.time(), "r1"), None), "run")
+    for _ in range(3):
+        store.update(
+            s.id,
+            lambda s: (ops.ran(s, train(s.state, 400), time.time()), None),
+            "train",
+            amend=True,
+        )
+    run = stores().get(s.id).run
+    assert (run.done, run.status) == (1200, "done")
+    assert len(run.points) <= ops.LIVE_POINTS and run.curve()[-1][0] == 1200
+    whole = train(classic().state, 1200)
+    assert run.curve()[-1][1] == whole.losses[-1]  # three chunks train as one training

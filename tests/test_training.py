@@ -44,8 +44,13 @@ def test_one_training_may_ask_for_only_so_much_work(client):
 
 
 def test_the_page_says_how_many_iterations_this_network_may_train(client):
-    id = client.post("/api/networks", json=BIG).json()["id"]
-    r = client.post(f"/n/{id}/train", data={"iterations": "100000"}, headers={"HX-Request": "true"})
+    # A live training may ask about two minutes of work: a set of 1000 samples reaches that.
+    data = {"generator": "spiral", "samples": 1000, "noise": 0.1, "seed": 1}
+    id = client.post("/api/networks", json={"layers": [2, 16, 16, 16, 1], "data": data}).json()[
+        "id"
+    ]
+    form = {"count": "100000", "unit": "iterations"}
+    r = client.post(f"/n/{id}/train", data=form, headers={"HX-Request": "true"})
     assert r.status_code == 422 and "iterations: at most" in r.text
 
 

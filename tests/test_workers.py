@@ -233,7 +233,7 @@ def test_two_workers_lose_no_update_and_followers_see_both(server):
 
 
 def _change(state: dict) -> dict:
-    return {k: state[k] for k in ("id", "version", "iteration", "phase")}
+    return {k: state[k] for k in ("id", "version", "iteration", "phase")} | {"run": None}
 
 
 def sse(response: httpx.Response):

@@ -140,6 +140,7 @@ def event(session: Session, action: str) -> bytes:
             "iteration": session.iteration,
             "phase": session.phase,
             "action": action,
+            "run": None if session.run is None else session.run.status,
         }
     )
 
@@ -233,10 +234,14 @@ class Store:
         op: Callable[[Session], tuple[Session, T]],
         action: str,
         expect: int | None = None,
+        amend: bool = False,
     ) -> tuple[Session, T]:
         """Apply op and store its new session as a new entry of the history; an op that
         raises stores nothing. With `expect`, the change is made only on that version
-        (else Conflict): for work that took long and must not be done again.
+        (else Conflict): for work that took long and must not be done again. With `amend`,
+        the new state replaces the entry on show, if it is the last and of that action (a
+        live training's chunks make one entry). A change of the live training's record
+        alone makes no entry.
 
         The first try starts from the cached copy, unread: the compare-and-set refuses it
         if another worker has changed the network since, and the next try reads it."""
@@ -252,15 +257,25 @@ class Store:
                     raise Conflict("network", "it changed meanwhile; try again")
                 new, result = op(old)
                 state = document.encode_state(new)
-                if state == self._state(old):  # nothing changed: no entry, no event
-                    if cached:  # answer with the stored network, not a stale copy of it
-                        continue
-                    return old, result
                 h = old.history
-                seq = h.cursor + 1
-                # Entries' seqs run on by one: those before seq are the first `cursor - first
-                # + 1`, of which the last history - 1 are kept.
-                upto = h.cursor - h.entries[0].seq + 1
+                if state == self._state(old):  # no entry; an event only if the run changed
+                    if new.run == old.run:
+                        if cached:  # answer with the stored network, not a stale copy of it
+                            continue
+                        return old, result
+                    new = replace(new, version=old.version + 1, history=h)
+                    if self.backend.write(
+                        id, old.version, document.encode(new), None, None, self._ttl
+                    ):
+                        self._stored(new, action, self._state(old))
+                        return new, result
+                    continue
+                last = h.entries[-1]
+                amending = amend and h.cursor == last.seq and last.action == action
+                seq = h.cursor if amending else h.cursor + 1
+                # Entries' seqs run on by one: those before seq are the first `seq - first`,
+                # of which the last history - 1 are kept.
+                upto = seq - h.entries[0].seq
                 kept = h.entries[max(0, upto - (self._history - 1)) : upto]
                 entries = (*kept, Entry(seq, new.iteration, new.phase, action))
                 new = replace(new, version=old.version + 1, history=History(seq, entries))

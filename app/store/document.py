@@ -7,6 +7,7 @@ restores: the parameters now, the iteration, the phase and the parameters before
 last update.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from app.engine import State
-from app.session import Entry, History, Session
+from app.session import Entry, History, Run, Session
 
 SCHEMA = 2
 # Schema 2 (issue 8): how a network is trained became part of its state. A schema-1
@@ -92,8 +93,18 @@ def encode(session: Session) -> bytes:
                 "cursor": h.cursor,
                 "entries": [[e.seq, e.iteration, e.phase, e.action] for e in h.entries],
             },
+            "run": None if session.run is None else dataclasses.asdict(session.run),
         }
     )
+
+
+def _run(data: dict[str, Any] | None) -> Run | None:
+    """A live training's record (absent from documents stored before there were any)."""
+    if data is None:
+        return None
+    last = data["last"]
+    points = tuple(tuple(p) for p in data["points"])
+    return Run(**data | {"points": points, "last": None if last is None else tuple(last)})
 
 
 def decode(raw: bytes, version: int) -> Session:
@@ -115,6 +126,7 @@ def decode(raw: bytes, version: int) -> Session:
             owner=doc["owner"],
             version=version,
             history=History(h["cursor"], tuple(Entry(*e) for e in h["entries"])),
+            run=_run(doc.get("run")),
         )
         return restore(session, doc["state"])
     except Unreadable:

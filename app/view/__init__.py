@@ -6,7 +6,7 @@ knows about HTTP.
 """
 
 from app.view.fields import Invalid
-from app.view.lab import Lab, build, changes, shown, to_redraw, trained
+from app.view.lab import Lab, build, changes, shown, to_redraw
 from app.view.prefs import Prefs
 
-__all__ = ["Invalid", "Lab", "Prefs", "build", "changes", "shown", "to_redraw", "trained"]
+__all__ = ["Invalid", "Lab", "Prefs", "build", "changes", "shown", "to_redraw"]

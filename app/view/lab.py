@@ -2,17 +2,20 @@
 table, chain rule and edit table. The one place between the engine and the templates.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 
 from app.engine import ACTIVATIONS, LOSSES, State, bias_name, parse_param_name, weight_name
+from app.engine.data import batches_per_epoch
 from app.engine.iterate import updated
 from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
 from app.engine.schedule import SCHEDULES
-from app.session import Session, Training, traced
+from app.session import Session, traced
 from app.view import boundary, ids
+from app.view.curve import Curve, curve
 from app.view.fields import Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
 from app.view.graph import Graph, Overlay, overlay
@@ -155,6 +158,33 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Ran:
+    """A live training's progress and loss curve."""
+
+    status: str  # running, done, stopped, diverged, failed
+    said: str  # the status in words
+    progress: str  # iteration n of N, the epoch
+    done: int
+    total: int
+    e_train: str  # E_total of the training set now
+    e_test: str | None
+    eta: str | None  # the η of the latest iteration
+    curve: Curve
+    curve_alt: str
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live training region: the form that starts one, and the latest run."""
+
+    units: tuple[str, ...]  # what a training may count: iterations, and epochs of a data set
+    count: int  # the count last asked for, in `unit`
+    unit: str
+    running: bool
+    run: Ran | None  # None before any
+
+
+@dataclass(frozen=True)
 class Lab:
     id: str
     lang: str
@@ -175,6 +205,7 @@ class Lab:
     timeline: tuple[Mark, ...] | None  # oldest first
     params: Params | None
     boundary: str | None  # the decision boundary's key (two inputs only): its picture's URL
+    live: Live | None  # the live training region
     eta: str | None  # η as shown
     message: str | None
     error: bool  # the message says what was refused
@@ -238,6 +269,7 @@ def build(
         timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
         boundary=draw("boundary", lambda: boundary.key(stage.current)),
+        live=draw("live", lambda: _live(session, prefs, t)),
         eta=draw("weights", lambda: fmt(stage.shown.training.learning_rate, prefs.precision)),
         message=message,
         error=error,
@@ -248,6 +280,41 @@ def build(
         batch=len(stage.trace.batch),  # type: ignore[arg-type]
         sample=stage.trace.sample or 0,
     )
+
+
+def _live(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> Live:
+    """The live training region, from the network's run record."""
+    state, p = session.state, prefs.precision
+    units = ("iterations", "epochs") if state.data.data is not None else ("iterations",)
+    run = session.run
+    if run is None:
+        return Live(units, 1000, "iterations", False, None)
+    status = run.to_data(time.time() if now is None else now)["status"]
+    progress = t["run_progress"].format(done=run.done, total=run.total)
+    if state.data.data is not None:
+        per = batches_per_epoch(len(state.data.train[0]), state.training.batch_size)
+        progress += " · " + t["run_epoch"].format(n=session.iteration // per)
+    points = run.curve()
+    last = points[-1]
+    said = t[f"run_{status}"].format(at=run.diverged_at)
+    if status == "done":
+        said = t["trained"].format(
+            done=run.done, before=fmt(run.start_loss, p), after=fmt(last[1], p)
+        )
+    ran = Ran(
+        status,
+        said,
+        progress,
+        run.done,
+        run.total,
+        fmt(last[1], p),
+        None if last[2] is None else fmt(last[2], p),
+        None if run.learning_rate is None else fmt(run.learning_rate, p),
+        curve(points, prefs.scale == "log"),
+        t["curve_alt"].format(first=fmt(points[0][1], 4), last=fmt(last[1], 4)),
+    )
+    unit = run.unit if run.unit in units else "iterations"
+    return Live(units, run.count, unit, status == "running", ran)
 
 
 def _status(session: Session, stage: Stage, t: dict) -> Status:
@@ -490,20 +557,6 @@ def _settings(stage: Stage, fields: Fields, t: dict) -> Settings:
     )
 
 
-def trained(t: dict, precision: int, before: Session, after: Session, result: Training) -> str:
-    """What training did, in words: how many iterations, E_total before and after."""
-    start = traced(before.state).forward.loss
-    end = result.losses[-1] if result.losses else start
-    text = t["trained"].format(
-        done=after.iteration - before.iteration,
-        before=fmt(start, precision),
-        after=fmt(end, precision),
-    )
-    if result.diverged_at is not None:
-        text += " " + t["diverged"].format(at=result.diverged_at)
-    return text
-
-
 # The regions of the lab, each a template with one root id, and the parts of the view
 # each one draws. A step or an edit sends only the regions whose parts changed.
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -517,6 +570,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "history": ("timeline",),
     "params": ("params", "invalid"),
     "boundary": ("boundary",),
+    "live": ("live",),
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes

@@ -55,6 +55,7 @@ class Prefs:
     selected: str = ""  # the parameter whose chain rule is shown; "" for the default
     table: str = "off"  # a large network's table of weights: "on" shown, "off" folded
     sample: int = 0  # the sample of a batch whose figures are shown, from 0
+    scale: str = "linear"  # the loss curve's axis: "linear" or "log"
 
 
 PARSE: dict[str, Callable[[str], object]] = {
@@ -66,6 +67,7 @@ PARSE: dict[str, Callable[[str], object]] = {
     "selected": _param,
     "table": _choice("on", "off"),
     "sample": _sample,
+    "scale": _choice("linear", "log"),
 }
 assert set(PARSE) == {f.name for f in fields(Prefs)}
 

@@ -26,7 +26,8 @@ FORGED = {
     "reset": {},
     "undo": {},
     "redo": {},
-    "train": {"iterations": "10"},
+    "train": {"count": "10", "unit": "iterations"},
+    "stop": {},
     "edit": {"w5": "9"},
 }
 

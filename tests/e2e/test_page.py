@@ -284,7 +284,7 @@ def test_train_then_reset(page, server):
     open_lab(page, server)
     page.locator("#iterations").fill("1000")
     page.locator("#btn-train").click()
-    expect(by_id(page, ids.MESSAGE)).to_contain_text("Trained 1000 iterations")
+    expect(page.locator("#run-status")).to_contain_text("Trained 1000 iterations")
     expect(by_id(page, ids.STATUS)).to_have_attribute("data-iteration", "1001")
     page.locator("#btn-reset").click()
     expect(by_id(page, ids.STATUS)).to_have_attribute("data-iteration", "1")
