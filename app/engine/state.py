@@ -196,7 +196,7 @@ def _rate(value: Any, field: str = "current_learning_rate") -> float:
 
 def _pairs(network: Network, data: Data) -> None:
     """Refuse what each field allows alone but not with the others: softmax on a hidden
-    layer, a loss without the output activation it is defined on, targets it cannot take;
+    layer or on a single output, a loss without the output activation it is defined on, targets it cannot take;
     one sample and a data set at once."""
     if data.data is None and (data.inputs is None or data.targets is None):
         raise InvalidInput("inputs" if data.inputs is None else "targets", "required")
@@ -211,6 +211,12 @@ def _pairs(network: Network, data: Data) -> None:
                 f"activations[{k}]",
                 f"{name} couples the outputs of its layer: on the output layer only",
             )
+    if ACTIVATIONS[network.activations[-1]].output_only and network.layers[-1] < 2:
+        raise InvalidInput(
+            f"activations[{network.depth - 1}]",
+            f"{network.activations[-1]} of a single output is always 1 (its δ is 0): "
+            "give the output layer at least 2 neurons",
+        )
     loss = LOSSES[network.loss]
     if loss.activation and network.activations[-1] != loss.activation:
         raise InvalidInput(
@@ -342,7 +348,8 @@ FIELDS = (
           "through the next layer's weights as already updated (w⁺, by the optimiser's own "
           "rule, layer by layer from the output down) instead of w. false: the derivation's."),
     Field("seed", "training", "integer", None, _seed,
-          "Seeds the draw of the weights and biases that are not given."),
+          "Seeds the draw of the weights and biases that are not given (a changed seed, "
+          "or init, draws them afresh)."),
     Field("init", "training", "object", None, lambda v, layers: init.check(v),
           "How weights and biases not given are drawn: {\"name\": \"uniform\", \"a\": 0.5} "
           "(the default), normal, xavier_uniform, xavier_normal, kaiming_uniform, "
