@@ -23,6 +23,7 @@ from app.engine.loss import LOSSES
 from app.engine.network import LIMITS, Array, Network, checked_layers, frozen
 
 REQUIRED = object()  # the default of a field that must be given
+DATA_KINDS = ("sample", "table", "generated")  # what a network learns from (Data.kind)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class Data:
     def test(self) -> tuple[Array, Array] | None:
         d = self.data
         return None if d is None or not len(d.test_inputs) else (d.test_inputs, d.test_targets)
+
+    @property
+    def kind(self) -> str:
+        """ "sample" (the one), "table" (samples given row by row) or "generated"."""
+        if self.data is None:
+            return "sample"
+        return "table" if self.data.spec is None else "generated"
 
 
 @dataclass(frozen=True)
@@ -196,8 +204,8 @@ def _rate(value: Any, field: str = "current_learning_rate") -> float:
 
 def _pairs(network: Network, data: Data) -> None:
     """Refuse what each field allows alone but not with the others: softmax on a hidden
-    layer or on a single output, a loss without the output activation it is defined on, targets it cannot take;
-    one sample and a data set at once."""
+    layer or on a single output, a loss without the output activation it is defined on,
+    targets it cannot take; one sample and a data set at once."""
     if data.data is None and (data.inputs is None or data.targets is None):
         raise InvalidInput("inputs" if data.inputs is None else "targets", "required")
     if data.data is not None and (data.inputs is not None or data.targets is not None):
