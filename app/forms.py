@@ -99,7 +99,12 @@ def changes(state: State, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]
     if m := _TARGET.match(name):
         return name, {"targets": _replace(state.data.targets, name, int(m.group(1)), text)}
     if name == "layers":
-        return name, _reshaped(state, sizes(text))
+        try:
+            layers = sizes(text)
+        except InvalidInput as e:  # layers[1]: named as the one field the page sent
+            message = e.message if e.field == name else f"{e.field} {e.message}"
+            raise InvalidInput(name, message) from None
+        return name, _reshaped(state, layers)
     if name == "init":
         return name, {"init": {"name": text}}
     if name == "seed":

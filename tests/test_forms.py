@@ -91,8 +91,8 @@ def test_layers_edits_fit_every_row_of_a_table():
         ("two", "layers"),
         ("2", "layers"),
         ("2-2-2-2-2-2-2-2-2", "layers"),  # 7 hidden layers
-        ("2-17-2", "layers[1]"),
-        ("2-0-2", "layers[1]"),
+        ("2-17-2", "layers"),  # layers[1], named as the field sent
+        ("2-0-2", "layers"),
         ("2-" + "9" * 5000, "layers"),  # bounded before int() reads it
     ],
 )
