@@ -831,6 +831,8 @@ def test_a_table_of_samples_is_edited_on_the_page(client, lab):
     page = post(client, lab + "/edit", {"layers": "3-2-2"})  # every row fitted
     assert state(client, lab)["data"]["inputs"] == [[0.05, 0.1, 0.0], [0.5, 0.1, 0.0]]
     assert page.attr(ids.field("data.inputs.2.3", "table"), "value") == "0"
+    full = Page(client.get(lab).text)
+    assert len(full.ids) == len(set(full.ids))
     post(client, lab + "/edit", {"data.remove_row": "1"})
     assert state(client, lab)["data"]["inputs"] == [[0.5, 0.1, 0.0]]
 
