@@ -8,6 +8,8 @@ the engine's (a button drawn disabled).
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.engine import LIMITS, State
 from app.engine import init as initialisers
 from app.engine.data import GENERATORS, MAX_SAMPLES
@@ -15,6 +17,8 @@ from app.engine.data import options as generator_options
 from app.engine.state import DATA_KINDS
 from app.view import ids
 from app.view.fields import Choice, Field, Fields
+
+Array = np.ndarray
 
 MAX_ROWS_SHOWN = 16  # a table's first samples as fields; the rest in the file and the API
 MAX_SEED = 2**53  # the state's seeds are below it
@@ -134,7 +138,9 @@ def architecture(state: State, t: dict, error: str | None) -> Architecture:
     return Architecture(_join(layers), tuple(rows), add, error)
 
 
-def options(fields: Fields, part: str, spec: dict, words: dict | None = None) -> tuple:
+def options(
+    fields: Fields, part: str, spec: dict, words: dict | None = None
+) -> tuple[Field | Choice, ...]:
     """The fields of a spec's options ({"name": …, option: value}), by torch's names: a
     number's field, a choice of true or false, or of the words an option takes."""
     made: list[Field | Choice] = []
@@ -201,12 +207,14 @@ def data(state: State, fields: Fields, t: dict, scatter: str | None) -> DataEdit
             t["add_row_label"],
             None if full else {"data.add_row": "1"},
         )
-    return DataEditor(
-        kind, generator, option_fields, rows, more, add, counts, scatter if d.data else None
-    )
+    shown_scatter = scatter if d.data is not None else None  # the one sample: no scatter
+    return DataEditor(kind, generator, option_fields, rows, more, add, counts, shown_scatter)
 
 
-def _sample(k, x, target, layers, count: int, fields: Fields, t: dict) -> Sample:
+def _sample(
+    k: int, x: Array, target: Array, layers: tuple[int, ...], count: int, fields: Fields, t: dict
+) -> Sample:
+    """Row k (from 0) of a table of `count` training samples: its cells and remove button."""
     n = k + 1
     title = t["sample_n"].format(n=n)
 

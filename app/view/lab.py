@@ -462,17 +462,14 @@ def _settings(stage: Stage, fields: Fields, t: dict) -> Settings:
     def choice(name: str, value: str, options: Iterable[str]) -> Choice:
         return fields.choice(name, t.get(name, name), value, tuple(options))
 
-    def options(part: str, spec: dict) -> tuple[Field | Choice, ...]:
-        return knobs.options(fields, part, spec)
-
     batched = data.data is not None
     size = "" if training.batch_size is None else str(training.batch_size)
     return Settings(
         loss=choice("loss", stage.current.network.loss, LOSSES),
         optimizer=choice("optimizer", training.optimizer["name"], OPTIMIZERS),
-        optimizer_options=options("optimizer", training.optimizer),
+        optimizer_options=knobs.options(fields, "optimizer", training.optimizer),
         schedule=choice("schedule", training.schedule["name"], SCHEDULES),
-        schedule_options=options("schedule", training.schedule),
+        schedule_options=knobs.options(fields, "schedule", training.schedule),
         batch_size=fields.setting("batch_size", size) if batched else None,
         shuffle=training.shuffle if batched else None,
         current_learning_rate=fmt(training.current_learning_rate, stage.precision),
