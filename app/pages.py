@@ -338,16 +338,18 @@ def live(id: str, request: Request, store: StoreDep) -> Response:
 
 @router.get("/n/{id}/boundary.svg", name="lab_boundary")
 async def decision_boundary(id: str, request: Request, store: StoreDep) -> Response:
-    """The decision boundary's picture (networks with two inputs; 404 for others). Its URL
-    carries the parameters' key, so a browser may keep it."""
+    """The decision boundary's picture (networks with two inputs; 404 for others), or with
+    ?points=1 the samples alone (the data editor's scatter). Its URL carries the key of
+    what it shows, so a browser may keep it."""
     try:
         s = await store.call(store.get, id)
     except UnknownSession:
         return Response(status_code=404)
     if boundary.key(s.state) is None:
         return Response(status_code=404)
-    label = TEXT[_lang(request, _prefs(request))]["boundary_alt"]
-    body = await run_in_threadpool(boundary.svg, s.state, label)
+    heat = request.query_params.get("points") != "1"
+    label = TEXT[_lang(request, _prefs(request))]["boundary_alt" if heat else "scatter"]
+    body = await run_in_threadpool(boundary.svg, s.state, label, heat)
     return Response(
         body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )

@@ -18,6 +18,7 @@ from app.engine import (
     State,
     Trace,
     TrainResult,
+    init,
     iterate,
     parse_param_name,
     trace,
@@ -157,7 +158,9 @@ def create(data: dict[str, Any]) -> Session:
 # Changing how it is trained starts the optimiser and the schedule afresh (torch: a new
 # optimizer and scheduler); an edit of a weight, an input or a target keeps them.
 RESTARTS = ("learning_rate", "update_biases", "optimizer", "schedule", "data", "batch_size")
-RESTARTS += ("shuffle", "classic_slip", "layers")
+RESTARTS += ("shuffle", "classic_slip", "layers", "init", "seed")
+# A change of these draws the weights and biases afresh (those not given with it).
+REDRAW = ("init", "seed")
 
 
 def patch(session: Session, changes: dict[str, Any]) -> Session:
@@ -172,20 +175,22 @@ def patch(session: Session, changes: dict[str, Any]) -> Session:
     if "data" in changes:  # a data set instead of the one sample
         data["inputs"] = data["targets"] = None
     old = {k: data.get(k) for k in RESTARTS}
-    if any(k in changes and changes[k] != old[k] for k in RESTARTS) or unset:
+    if any(k in changes and _differs(k, changes[k], old[k]) for k in RESTARTS) or unset:
         data["optimizer_state"] = data["current_learning_rate"] = None
     reshaped = "layers" in changes and tuple(changes["layers"]) != session.state.network.layers
     if reshaped:
         # New shape: parameters not given are drawn afresh, activations kept where they fit.
         for key in ("weights", "biases", "seed"):
             data.pop(key)
-        if "activations" not in changes:
-            n = len(changes["layers"]) - 1
-            hidden, output = data["activations"][0], data["activations"][-1]
-            data["activations"] = [hidden] * (n - 1) + [output] if n > 0 else []
+        if "activations" not in changes and isinstance(changes["layers"], list | tuple):
+            data["activations"] = _refitted(data["activations"], len(changes["layers"]) - 1)
+    redrawn = not reshaped and any(k in changes and _differs(k, changes[k], old[k]) for k in REDRAW)
+    if redrawn:  # another initialiser or seed: a new draw of the parameters not given
+        data.pop("weights")
+        data.pop("biases")
     data.update(changes)
     if by_name:
-        if reshaped:
+        if reshaped or redrawn:
             data = State.from_data(data).to_data()  # draw the new shape's parameters first
         for key, values in by_name.items():
             data = _set_by_name(data, tuple(data["layers"]), key, values)
@@ -194,6 +199,26 @@ def patch(session: Session, changes: dict[str, Any]) -> Session:
         # A new shape, or the iteration on show no longer matches: start the next one afresh.
         return replace(session, state=state, phase="ready", previous=None)
     return replace(session, state=state)
+
+
+def _refitted(activations: list[str], depth: int) -> list[str]:
+    """The activations for `depth` layers: the output's kept, the hidden layers' in order
+    (the last hidden one repeated for new layers; sigmoid if there was none)."""
+    if depth < 1:
+        return []
+    hidden = list(activations[:-1]) or ["sigmoid"]
+    return [*(hidden + [hidden[-1]] * depth)[: depth - 1], activations[-1]]
+
+
+def _differs(key: str, new: Any, old: Any) -> bool:
+    """Whether a changed init or seed differs from the state's (an init as completed by
+    its defaults: {"name": "uniform"} is the same as {"name": "uniform", "a": 0.5})."""
+    if key == "init":
+        try:
+            new = init.check(new)
+        except InvalidInput:
+            return True  # refused by the state's own check, naming the field
+    return new != old
 
 
 def _set_by_name(data: dict, layers: tuple[int, ...], key: str, values: dict) -> dict:

@@ -719,3 +719,170 @@ def test_a_json_state_saved_from_the_lab_opens_again_from_it(client, lab):
     original = client.get(f"/api/networks/{id}").json()
     for key in ("weights", "biases", "optimizer", "optimizer_state", "schedule"):
         assert again[key] == original[key], key
+
+
+# The network's settings: architecture, initialiser, data
+
+
+def disabled(page: Page, id: str) -> bool:
+    return "disabled" in page.elements[id]["attrs"]
+
+
+def test_the_architecture_editor_posts_each_shape_through_the_edit_route(client, lab):
+    page = Page(client.get(lab).text)
+    add = ids.architecture("add_neuron", 1)
+    assert page.attr(add, "hx-post") == lab + "/edit"
+    assert page.attr(add, "hx-vals") == '{"layers": "2-3-2"}'
+    assert page.attr(add, "aria-label") == "Add a neuron: Hidden layer 1"
+    answer = post(client, lab + "/edit", {"layers": "2-3-2"})
+    assert {ids.GRAPH, ids.PARAMS} <= regions(answer)
+    assert answer.text(ids.architecture("layers")) == "2-3-2"
+    s = state(client, lab)
+    assert s["layers"] == [2, 3, 2] and [len(w) for w in s["weights"]] == [3, 2]
+    assert s["inputs"] == [0.05, 0.1] and s["targets"] == [0.01, 0.99]  # the sample kept
+    assert answer.attr(ids.architecture("remove_layer", 1), "hx-vals") == '{"layers": "2-2"}'
+    assert answer.attr(ids.architecture("add_layer"), "hx-vals") == '{"layers": "2-3-3-2"}'
+
+
+def test_the_architecture_editor_stops_at_the_engine_s_limits(client):
+    widest = client.post(
+        "/api/networks", json={"layers": [1, 16, 2], "inputs": [0], "targets": [0, 1]}
+    )
+    page = Page(client.get(f"/n/{widest.json()['id']}").text)
+    assert disabled(page, ids.architecture("add_neuron", 1))  # 16 neurons
+    assert disabled(page, ids.architecture("remove_neuron", 0))  # 1 neuron
+    assert not disabled(page, ids.architecture("remove_neuron", 1))
+    assert not disabled(page, ids.architecture("add_layer"))
+    deepest = [2, *[2] * 6, 2]  # six hidden layers: no more
+    made = client.post(
+        "/api/networks", json={"layers": deepest, "inputs": [0, 0], "targets": [0, 1]}
+    )
+    page = Page(client.get(f"/n/{made.json()['id']}").text)
+    assert disabled(page, ids.architecture("add_layer"))
+    assert ids.architecture("remove_layer", 0) not in page.elements  # no input layer to remove
+    assert ids.architecture("remove_layer", 7) not in page.elements  # nor the output layer
+
+
+@pytest.mark.parametrize(
+    "field, typed, named",
+    [
+        ("layers", "2-17-2", "layers"),
+        ("layers", "2", "layers"),
+        ("layers", "2-y-2", "layers"),
+        ("layers", "2-" + "9" * 2000, "layers"),  # its digits bounded before int() reads them
+        ("init", "nope", "init"),
+        ("init.a", "-1", "init.a"),
+        ("seed", "-1", "seed"),
+        ("seed", str(2**53), "seed"),
+        ("data", "generated", "data"),  # the classic network has two outputs
+        ("data", "all", "data"),
+        ("data.noise", "0.1", "data.noise"),  # no generated set
+        ("data.add_row", "1", "data.add_row"),  # no table
+        ("data.inputs.1.1", "0", "data.inputs.1.1"),
+    ],
+)
+def test_a_refused_setting_is_named_inline_and_changes_nothing(client, lab, field, typed, named):
+    before = state(client, lab)
+    page = post(client, lab + "/edit", {field: typed}, status=422)
+    assert page.attr(ids.MESSAGE, "role") == "alert"
+    assert page.text(ids.MESSAGE).startswith(named + ":")
+    if named in ("layers", "init", "seed", "data"):  # beside the control that sent it
+        assert page.attr(ids.field_error(named), "role") == "alert"
+    assert state(client, lab) == before
+
+
+def test_a_shape_the_settings_do_not_allow_together_is_refused_inline(client, lab):
+    post(client, lab + "/edit", {"activation_2": "softmax"})
+    page = post(client, lab + "/edit", {"layers": "2-2-1"}, status=422)
+    assert "at least 2 neurons" in page.text(ids.field_error("layers"))
+    post(client, lab + "/edit", {"layers": "2-2-1"}, status=422)
+    post(client, lab + "/edit", {"activation_2": "sigmoid"})
+    post(client, lab + "/edit", {"data": "generated"}, status=422)  # 2-2-2: no generator fits
+    post(client, lab + "/edit", {"layers": "2-2-1"})
+    post(client, lab + "/edit", {"data": "generated"})
+    page = post(client, lab + "/edit", {"layers": "3-2-1"}, status=422)  # circle has 2 inputs
+    assert "circle makes 2 inputs and 1 target" in page.text(ids.field_error("layers"))
+    assert state(client, lab)["layers"] == [2, 2, 1]
+    page = post(client, lab + "/edit", {"layers": "2-4-1"})  # a hidden layer may change
+    assert state(client, lab)["data"]["generator"] == "circle"
+
+
+def test_another_initialiser_and_draw_again_draw_new_weights(client, lab):
+    page = Page(client.get(lab).text)
+    assert page.attr(ids.field("init", "table"), "name") == "init"
+    assert page.attr(ids.DRAW_AGAIN, "hx-vals") == '{"seed": "1"}'  # the tutorial's: no seed
+    answer = post(client, lab + "/edit", {"init": "kaiming_normal"})
+    s = state(client, lab)
+    assert s["init"]["name"] == "kaiming_normal" and s["weights"][1][0][0] != 0.4
+    assert answer.attr(ids.field("w5", "table"), "value") == numbers.fmt_input(
+        s["weights"][1][0][0]
+    )
+    assert answer.attr(ids.field("init.mode", "table"), "name") == "init.mode"  # its options
+    seed = s["seed"]
+    answer = post(client, lab + "/edit", {"seed": str(seed + 1)})  # what draw again sends
+    again = state(client, lab)
+    assert again["seed"] == seed + 1 and again["weights"] != s["weights"]
+    assert answer.attr(ids.DRAW_AGAIN, "hx-vals") == f'{{"seed": "{seed + 2}"}}'
+    post(client, lab + "/edit", {"init.mode": "fan_out"})
+    assert state(client, lab)["init"]["mode"] == "fan_out"
+
+
+def test_a_generated_set_is_chosen_and_drawn_as_a_scatter(client, lab):
+    post(client, lab + "/edit", {"layers": "2-2-1"})
+    page = post(client, lab + "/edit", {"data": "generated"})
+    assert page.attr(ids.field("data.generator", "table"), "name") == "data.generator"
+    assert page.attr(ids.field("batch_size", "table"), "name") == "batch_size"
+    src = page.attr(ids.SCATTER, "src")
+    assert src.startswith(f"/n/{lab.split('/')[-1]}/boundary.svg?v=") and src.endswith("&points=1")
+    picture = client.get(src)
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/svg+xml"
+    assert picture.text.count("<circle") == 200 and "<rect" not in picture.text
+    post(client, lab + "/edit", {"data.samples": "50"})
+    post(client, lab + "/edit", {"data.test_fraction": "0.2"})
+    page = post(client, lab + "/edit", {"data.noise": "0.5"})
+    assert page.text(ids.DATA_COUNTS) == "40 training samples, 10 test samples"
+    assert page.attr(ids.SCATTER, "src") != src  # other samples, another picture
+    s = state(client, lab)["data"]
+    assert (s["samples"], s["noise"], s["test_fraction"]) == (50, 0.5, 0.2)
+    page = post(client, lab + "/edit", {"data.generator": "xor"})
+    assert ids.field("data.samples", "table") not in page.elements  # a gate has its 4
+    assert page.text(ids.DATA_COUNTS) == "4 training samples, 0 test samples"  # ⌊0.2 · 4⌋
+    post(client, lab + "/edit", {"i1": "0.3"}, status=422)  # no one sample to edit
+    page = post(client, lab + "/edit", {"data": "sample"})
+    assert (
+        ids.SCATTER not in page.elements and ids.field("batch_size", "table") not in page.elements
+    )
+    assert state(client, lab)["data"] is None
+
+
+def test_a_table_of_samples_is_edited_on_the_page(client, lab):
+    page = post(client, lab + "/edit", {"data": "table"})
+    cell = ids.field("data.targets.1.2", "table")
+    assert (
+        page.attr(cell, "value") == "0.99"
+        and page.attr(cell, "aria-label") == "Sample 1: target o2"
+    )
+    assert disabled(page, ids.data_row_remove(1))
+    post(client, lab + "/edit", {"data.add_row": "1"})
+    post(client, lab + "/edit", {"data.inputs.2.1": "0.5"})
+    page = post(client, lab + "/edit", {"data.targets.2.1": "x"}, status=422)
+    assert page.attr(ids.field("data.targets.2.1", "table"), "value") == "x"  # kept as typed
+    assert page.text(ids.field_error("data.targets.2.1"))
+    assert state(client, lab)["data"]["inputs"] == [[0.05, 0.1], [0.5, 0.1]]
+    page = post(client, lab + "/edit", {"layers": "3-2-2"})  # every row fitted
+    assert state(client, lab)["data"]["inputs"] == [[0.05, 0.1, 0.0], [0.5, 0.1, 0.0]]
+    assert page.attr(ids.field("data.inputs.2.3", "table"), "value") == "0"
+    full = Page(client.get(lab).text)
+    assert len(full.ids) == len(set(full.ids))
+    post(client, lab + "/edit", {"data.remove_row": "1"})
+    assert state(client, lab)["data"]["inputs"] == [[0.5, 0.1, 0.0]]
+
+
+def test_the_settings_speak_chinese_too(client, lab):
+    client.cookies.set("bl_lang", "zh")
+    page = Page(client.get(lab).text)
+    assert (
+        page.attr(ids.architecture("add_neuron", 1), "aria-label") == "添加一个神经元：第 1 隐含层"
+    )
+    assert page.text(ids.DRAW_AGAIN) == "重新抽取"
+    assert "教程中的单个样本" in page.text(ids.field("data", "table"))

@@ -135,7 +135,7 @@ _NUMBERS = {
     "std": (0.0, MAX_SCALE),
     "gain": (0.0, MAX_SCALE),
 }
-_WORDS = {"mode": ("fan_in", "fan_out"), "nonlinearity": tuple(GAINS)}
+WORDS = {"mode": ("fan_in", "fan_out"), "nonlinearity": tuple(GAINS)}
 
 
 def check(spec: Any) -> Spec:
@@ -158,9 +158,9 @@ def check(spec: Any) -> Spec:
     full: Spec = {"name": name}
     for key, default in options.items():
         value = spec.get(key, default)
-        if key in _WORDS:
-            if not isinstance(value, str) or value not in _WORDS[key]:
-                words = ", ".join(_WORDS[key])
+        if key in WORDS:
+            if not isinstance(value, str) or value not in WORDS[key]:
+                words = ", ".join(WORDS[key])
                 raise InvalidInput(f"init.{key}", f"unknown {key} {_show(value)} ({words})")
         else:
             low, high = _NUMBERS[key]

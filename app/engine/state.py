@@ -23,6 +23,7 @@ from app.engine.loss import LOSSES
 from app.engine.network import LIMITS, Array, Network, checked_layers, frozen
 
 REQUIRED = object()  # the default of a field that must be given
+DATA_KINDS = ("sample", "table", "generated")  # what a network learns from (Data.kind)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class Data:
     def test(self) -> tuple[Array, Array] | None:
         d = self.data
         return None if d is None or not len(d.test_inputs) else (d.test_inputs, d.test_targets)
+
+    @property
+    def kind(self) -> str:
+        """ "sample" (the one), "table" (samples given row by row) or "generated"."""
+        if self.data is None:
+            return "sample"
+        return "table" if self.data.spec is None else "generated"
 
 
 @dataclass(frozen=True)
@@ -196,8 +204,8 @@ def _rate(value: Any, field: str = "current_learning_rate") -> float:
 
 def _pairs(network: Network, data: Data) -> None:
     """Refuse what each field allows alone but not with the others: softmax on a hidden
-    layer, a loss without the output activation it is defined on, targets it cannot take;
-    one sample and a data set at once."""
+    layer or on a single output, a loss without the output activation it is defined on,
+    targets it cannot take; one sample and a data set at once."""
     if data.data is None and (data.inputs is None or data.targets is None):
         raise InvalidInput("inputs" if data.inputs is None else "targets", "required")
     if data.data is not None and (data.inputs is not None or data.targets is not None):
@@ -211,6 +219,12 @@ def _pairs(network: Network, data: Data) -> None:
                 f"activations[{k}]",
                 f"{name} couples the outputs of its layer: on the output layer only",
             )
+    if ACTIVATIONS[network.activations[-1]].output_only and network.layers[-1] < 2:
+        raise InvalidInput(
+            f"activations[{network.depth - 1}]",
+            f"{network.activations[-1]} of a single output is always 1 (its δ is 0): "
+            "give the output layer at least 2 neurons",
+        )
     loss = LOSSES[network.loss]
     if loss.activation and network.activations[-1] != loss.activation:
         raise InvalidInput(
@@ -342,7 +356,8 @@ FIELDS = (
           "through the next layer's weights as already updated (w⁺, by the optimiser's own "
           "rule, layer by layer from the output down) instead of w. false: the derivation's."),
     Field("seed", "training", "integer", None, _seed,
-          "Seeds the draw of the weights and biases that are not given."),
+          "Seeds the draw of the weights and biases that are not given (a changed seed, "
+          "or init, draws them afresh)."),
     Field("init", "training", "object", None, lambda v, layers: init.check(v),
           "How weights and biases not given are drawn: {\"name\": \"uniform\", \"a\": 0.5} "
           "(the default), normal, xavier_uniform, xavier_normal, kaiming_uniform, "

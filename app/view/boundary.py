@@ -15,16 +15,19 @@ CELLS = 24  # per side: 576 squares
 SIZE = 240  # px
 
 
-def key(state: State) -> str | None:
+def key(state: State, heat: bool = True) -> str | None:
     """What the picture depends on, short (for its URL: a new one once the parameters or
-    the data change); None for a network without two inputs."""
+    the data change; without the heat map, the data only); None for a network without two
+    inputs."""
     if state.network.layers[0] != 2:
         return None
-    parts = [*state.network.weights, *state.network.biases, *state.data.train]
+    parts = [*state.network.weights, *state.network.biases] if heat else []
+    parts += [*state.data.train, *(state.data.test or ())]
     return hashlib.blake2b(b"".join(a.tobytes() for a in parts), digest_size=6).hexdigest()
 
 
-def svg(state: State, label: str) -> str:
+def svg(state: State, label: str, heat: bool = True) -> str:
+    """The picture; without the heat map, the samples alone (the data editor's scatter)."""
     inputs, targets = state.data.train
     test = state.data.test
     points = inputs if test is None else np.concatenate([inputs, test[0]])
@@ -32,25 +35,7 @@ def svg(state: State, label: str) -> str:
     hi = np.maximum(points.max(axis=0), 1.0)
     pad = (hi - lo) * 0.05
     lo, hi = lo - pad, hi + pad
-    ticks = [np.linspace(lo[d], hi[d], CELLS) for d in (0, 1)]
-    x, y = np.meshgrid(ticks[0], ticks[1][::-1])  # the top row is the largest x2
-    grid = np.stack([x.ravel(), y.ravel()], axis=1)
-    outputs = state.network.layers[-1]
-    with np.errstate(all="ignore"):
-        out = forward(state.network, grid, np.zeros((len(grid), outputs))).out[-1][:, 0]
-    low, high = (0.0, 1.0) if out.min() >= 0 and out.max() <= 1 else (out.min(), out.max())
-    with np.errstate(all="ignore"):
-        level = np.nan_to_num(np.clip((out - low) / ((high - low) or 1.0), 0, 1), nan=0.5)
-    cell = SIZE / CELLS
-    rects = []
-    for k, v in enumerate(level):
-        r, c = divmod(k, CELLS)
-        colour = POSITIVE if v >= 0.5 else NEGATIVE
-        opacity = abs(v - 0.5) * 1.6
-        rects.append(
-            f'<rect x="{c * cell:.1f}" y="{r * cell:.1f}" width="{cell + 0.2:.1f}" '
-            f'height="{cell + 0.2:.1f}" fill="{colour}" fill-opacity="{opacity:.2f}"/>'
-        )
+    rects = _heat(state, lo, hi) if heat else []
 
     def at(p: np.ndarray) -> tuple[float, float]:
         return (
@@ -76,3 +61,27 @@ def svg(state: State, label: str) -> str:
         + "".join(dots)
         + "</svg>"
     )
+
+
+def _heat(state: State, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+    """The first output over a grid of the plane from lo to hi, one square a point."""
+    ticks = [np.linspace(lo[d], hi[d], CELLS) for d in (0, 1)]
+    x, y = np.meshgrid(ticks[0], ticks[1][::-1])  # the top row is the largest x2
+    grid = np.stack([x.ravel(), y.ravel()], axis=1)
+    outputs = state.network.layers[-1]
+    with np.errstate(all="ignore"):
+        out = forward(state.network, grid, np.zeros((len(grid), outputs))).out[-1][:, 0]
+    low, high = (0.0, 1.0) if out.min() >= 0 and out.max() <= 1 else (out.min(), out.max())
+    with np.errstate(all="ignore"):
+        level = np.nan_to_num(np.clip((out - low) / ((high - low) or 1.0), 0, 1), nan=0.5)
+    cell = SIZE / CELLS
+    rects = []
+    for k, v in enumerate(level):
+        r, c = divmod(k, CELLS)
+        colour = POSITIVE if v >= 0.5 else NEGATIVE
+        opacity = abs(v - 0.5) * 1.6
+        rects.append(
+            f'<rect x="{c * cell:.1f}" y="{r * cell:.1f}" width="{cell + 0.2:.1f}" '
+            f'height="{cell + 0.2:.1f}" fill="{colour}" fill-opacity="{opacity:.2f}"/>'
+        )
+    return rects

@@ -46,6 +46,23 @@ class Field:
         return ids.field_error(self.name)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A list to choose from: an activation, the loss, an initialiser, a generator."""
+
+    name: str  # the form name: activation_1
+    label: str
+    value: str
+    options: tuple[str, ...]
+    id: str
+    error: str | None = None  # why the last choice was refused
+    texts: tuple[str, ...] | None = None  # each option in words; None: as named
+
+    @property
+    def error_id(self) -> str:
+        return ids.field_error(self.name)
+
+
 def _fit(value: str) -> str | None:
     n = len(value)
     return f"{0.97 * FITS / n:.2f}em" if n > FITS else None  # 3 %: a digit is wider than a sign
@@ -85,10 +102,22 @@ class Fields:
         label = f"{self.t['target']} {o}"
         return self._make(f"target_{o}", label, self.targets[j], where)
 
-    def setting(self, name: str, value: float | str) -> Field:
+    def choice(
+        self,
+        name: str,
+        label: str,
+        value: str,
+        options: tuple[str, ...],
+        texts: tuple[str, ...] | None = None,
+    ) -> Choice:
+        invalid = self.invalid
+        error = invalid.message if invalid and invalid.name == name else None
+        return Choice(name, label, value, options, ids.field(name, "table"), error, texts)
+
+    def setting(self, name: str, value: float | str, label: str | None = None) -> Field:
         """A field of how the network is trained (an optimiser's or schedule's option, the
         batch size): a number, or as written (a list of milestones, an empty batch size)."""
-        label = name.split(".", 1)[-1]
+        label = label or name.split(".", 1)[-1]
         if isinstance(value, str):
             invalid = self.invalid
             if invalid and invalid.name == name:

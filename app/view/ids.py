@@ -94,5 +94,26 @@ def explain_item(kind: str, name: str) -> str:
     return f"x-{kind}-{name}"
 
 
+def architecture(action: str, l: int | None = None) -> str:
+    """A part of the architecture editor: the buttons add_neuron and remove_neuron of
+    layer l (0 is the input layer), remove_layer of hidden layer l, add_layer; the
+    outputs size (of layer l) and layers (all of them, as 2-2-2)."""
+    return f"arch-{action}" if l is None else f"arch-{action}-{l}"
+
+
+DRAW_AGAIN = "btn-draw-again"  # new weights from a new seed
+SCATTER = "data-scatter"  # the samples of a network with two inputs, in the data editor
+DATA_COUNTS = "data-counts"  # a data set's training and test samples
+
+
+def data_row(k: int) -> str:
+    """Sample k (from 1) of the table of samples."""
+    return f"data-row-{k}"
+
+
+def data_row_remove(k: int) -> str:
+    return f"data-row-{k}-remove"
+
+
 def timeline_mark(iteration: int) -> str:
     return f"history-{iteration}"

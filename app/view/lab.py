@@ -14,9 +14,9 @@ from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
 from app.engine.schedule import SCHEDULES
 from app.session import Session, traced
-from app.view import boundary, ids
+from app.view import boundary, ids, knobs
 from app.view.curve import Curve, curve
-from app.view.fields import Field, Fields, Invalid
+from app.view.fields import Choice, Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
 from app.view.graph import Graph, Overlay, overlay
 from app.view.graph import build as build_graph
@@ -111,15 +111,6 @@ class Chain:
 
 
 @dataclass(frozen=True)
-class Choice:
-    name: str  # the form name: activation_1
-    label: str
-    value: str
-    options: tuple[str, ...]
-    id: str
-
-
-@dataclass(frozen=True)
 class Settings:
     """How the network is trained, as the page edits it."""
 
@@ -144,6 +135,9 @@ class Params:
     weights: tuple[Field, ...]
     biases: tuple[Field, ...]
     settings: Settings
+    architecture: knobs.Architecture
+    init: knobs.Initialiser
+    data: knobs.DataEditor
 
 
 @dataclass(frozen=True)
@@ -517,39 +511,32 @@ def _params(stage: Stage, fields: Fields, t: dict) -> Params:
         weights=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "w"),
         biases=tuple(fields.param(n, "table") for n in net.param_names() if n[0] == "b"),
         settings=_settings(stage, fields, t),
+        architecture=knobs.architecture(stage.current, t, _error(fields, "layers")),
+        init=knobs.initialiser(stage.current, fields, t),
+        data=knobs.data(stage.current, fields, t, boundary.key(stage.current, heat=False)),
     )
+
+
+def _error(fields: Fields, name: str) -> str | None:
+    """Why the last edit of the field was refused, if it was."""
+    invalid = fields.invalid
+    return invalid.message if invalid and invalid.name == name else None
 
 
 def _settings(stage: Stage, fields: Fields, t: dict) -> Settings:
     training, data = stage.current.training, stage.current.data
 
     def choice(name: str, value: str, options: Iterable[str]) -> Choice:
-        return Choice(name, t.get(name, name), value, tuple(options), ids.field(name, "table"))
-
-    def options(part: str, spec: dict) -> tuple[Field | Choice, ...]:
-        made: list[Field | Choice] = []
-        for key, value in spec.items():
-            name = f"{part}.{key}"
-            if key == "name":
-                continue
-            if isinstance(value, bool):
-                made.append(choice(name, "true" if value else "false", ("false", "true")))
-            elif key == "betas":
-                made += [fields.setting(f"{name}.{k}", b) for k, b in enumerate(value)]
-            elif isinstance(value, tuple | list):
-                made.append(fields.setting(name, ", ".join(map(str, value))))
-            else:
-                made.append(fields.setting(name, value))
-        return tuple(made)
+        return fields.choice(name, t.get(name, name), value, tuple(options))
 
     batched = data.data is not None
     size = "" if training.batch_size is None else str(training.batch_size)
     return Settings(
         loss=choice("loss", stage.current.network.loss, LOSSES),
         optimizer=choice("optimizer", training.optimizer["name"], OPTIMIZERS),
-        optimizer_options=options("optimizer", training.optimizer),
+        optimizer_options=knobs.options(fields, "optimizer", training.optimizer),
         schedule=choice("schedule", training.schedule["name"], SCHEDULES),
-        schedule_options=options("schedule", training.schedule),
+        schedule_options=knobs.options(fields, "schedule", training.schedule),
         batch_size=fields.setting("batch_size", size) if batched else None,
         shuffle=training.shuffle if batched else None,
         current_learning_rate=fmt(training.current_learning_rate, stage.precision),
