@@ -319,7 +319,7 @@ async def stop(id: str, request: Request, runs: training.RunsDep) -> Response:
 
 
 # What a chunk of a live training changes: fetched by every page showing it, after each.
-LIVE = ("status", "graph", "fields", "live", "boundary")
+LIVE = ("status", "graph", "fields", "run", "boundary")
 
 
 @router.get(PATHS["live"], name="lab_live")
@@ -349,7 +349,13 @@ async def decision_boundary(id: str, request: Request, store: StoreDep) -> Respo
         return Response(status_code=404)
     heat = request.query_params.get("points") != "1"
     label = TEXT[_lang(request, _prefs(request))]["boundary_alt" if heat else "scatter"]
-    body = await run_in_threadpool(boundary.svg, s.state, label, heat)
+    key = (boundary.key(s.state), heat, label)
+    with _FOLLOWED_LOCK:
+        body = _PICTURES.get(key)
+    if body is None:  # drawn once per picture: during a live training every viewer asks
+        body = await run_in_threadpool(boundary.svg, s.state, label, heat)
+        with _FOLLOWED_LOCK:
+            _PICTURES[key] = body
     return Response(
         body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )
@@ -561,6 +567,7 @@ def _render(
 # change, every follower's page asks for it at once.
 _FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
 _FOLLOWED_LOCK = threading.Lock()
+_PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)  # the decision boundaries, by their key
 
 
 def _followed(

@@ -26,7 +26,8 @@ MESSAGE = "message"
 REFUSED = "refused"  # present while a refused entry is on show
 ANNOUNCE = "announce"  # a live region outside the lab, so that each change is read out
 ITERATIONS = "iterations"
-LIVE = "live"  # the live training region
+LIVE = "live"  # the live training's controls
+RUN = "run"  # its progress and loss curve
 E_TOTAL = "e-total"
 E_AFTER = "e-after"
 

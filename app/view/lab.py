@@ -169,13 +169,12 @@ class Ran:
 
 @dataclass(frozen=True)
 class Live:
-    """The live training region: the form that starts one, and the latest run."""
+    """The live training's controls: the form that starts one, or its Stop."""
 
     units: tuple[str, ...]  # what a training may count: iterations, and epochs of a data set
     count: int  # the count last asked for, in `unit`
     unit: str
     running: bool
-    run: Ran | None  # None before any
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,8 @@ class Lab:
     timeline: tuple[Mark, ...] | None  # oldest first
     params: Params | None
     boundary: str | None  # the decision boundary's key (two inputs only): its picture's URL
-    live: Live | None  # the live training region
+    live: Live | None  # the live training's controls
+    run: Ran | None  # its progress and loss curve (None before any)
     eta: str | None  # η as shown
     message: str | None
     error: bool  # the message says what was refused
@@ -263,7 +263,8 @@ def build(
         timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
         boundary=draw("boundary", lambda: boundary.key(stage.current)),
-        live=draw("live", lambda: _live(session, prefs, t)),
+        live=draw("live", lambda: _live(session)),
+        run=draw("run", lambda: _run(session, prefs, t)),
         eta=draw("weights", lambda: fmt(stage.shown.training.learning_rate, prefs.precision)),
         message=message,
         error=error,
@@ -276,13 +277,22 @@ def build(
     )
 
 
-def _live(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> Live:
-    """The live training region, from the network's run record."""
-    state, p = session.state, prefs.precision
-    units = ("iterations", "epochs") if state.data.data is not None else ("iterations",)
+def _live(session: Session, now: float | None = None) -> Live:
+    """The live training's controls, from the network's run record."""
+    data = session.state.data
+    units = ("iterations", "epochs") if data.data is not None else ("iterations",)
     run = session.run
     if run is None:
-        return Live(units, 1000, "iterations", False, None)
+        return Live(units, 1000, "iterations", False)
+    unit = run.unit if run.unit in units else "iterations"
+    return Live(units, run.count, unit, run.running(time.time() if now is None else now))
+
+
+def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> Ran | None:
+    """The live training's progress and loss curve (None before any)."""
+    state, p, run = session.state, prefs.precision, session.run
+    if run is None:
+        return None
     status = run.to_data(time.time() if now is None else now)["status"]
     progress = t["run_progress"].format(done=run.done, total=run.total)
     if state.data.data is not None:
@@ -292,10 +302,9 @@ def _live(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> 
     last = points[-1]
     said = t[f"run_{status}"].format(at=run.diverged_at)
     if status == "done":
-        said = t["trained"].format(
-            done=run.done, before=fmt(run.start_loss, p), after=fmt(last[1], p)
-        )
-    ran = Ran(
+        before, after = fmt(run.start_loss, p), fmt(last[1], p)
+        said = t["trained"].format(done=run.done, before=before, after=after)
+    return Ran(
         status,
         said,
         progress,
@@ -307,8 +316,6 @@ def _live(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> 
         curve(points, prefs.scale == "log"),
         t["curve_alt"].format(first=fmt(points[0][1], 4), last=fmt(last[1], 4)),
     )
-    unit = run.unit if run.unit in units else "iterations"
-    return Live(units, run.count, unit, status == "running", ran)
 
 
 def _status(session: Session, stage: Stage, t: dict) -> Status:
@@ -558,6 +565,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "params": ("params", "invalid"),
     "boundary": ("boundary",),
     "live": ("live",),
+    "run": ("run",),
 }
 SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Page
 
 from app.pages import HTMX
 from tests.conftest import required
@@ -79,3 +80,11 @@ def requests_made(page):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def follower(browser, browser_context_args) -> Page:
+    """A page in a browser context of its own: its own cookies, so it owns nothing."""
+    context = browser.new_context(**browser_context_args)
+    yield context.new_page()
+    context.close()

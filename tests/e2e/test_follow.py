@@ -8,7 +8,6 @@ a copy that it then owns.
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from app import session as ops
@@ -30,14 +29,6 @@ FORGED = {
     "stop": {},
     "edit": {"w5": "9"},
 }
-
-
-@pytest.fixture
-def follower(browser, browser_context_args) -> Page:
-    """A page in a browser context of its own: its own cookies, so it owns nothing."""
-    context = browser.new_context(**browser_context_args)
-    yield context.new_page()
-    context.close()
 
 
 def status(page: Page):

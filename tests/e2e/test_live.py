@@ -1,0 +1,69 @@
+"""A live training in a real browser: the owner trains a 2-8-8-1 network on the spiral
+with Adam, a cosine schedule and mini-batches; the loss curve and the decision boundary
+move while it runs, here and on a follower's screen; Stop stops it on both."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_page import all_local
+from tests.test_api_training import SPIRAL
+
+LIVE = SPIRAL | {"data": SPIRAL["data"] | {"test_fraction": 0.2}}
+
+
+def owned_spiral(page: Page, server: str) -> str:
+    """A 2-8-8-1 spiral network made through the API, opened as its owner by its own link."""
+    made = page.request.post(f"{server}/api/networks", data=LIVE).json()
+    page.goto(f"{server}/n/{made['id']}/own?token={made['owner_token']}")
+    expect(page).to_have_url(re.compile(rf"/n/{made['id']}$"))
+    page.wait_for_load_state("load")
+    return made["id"]
+
+
+def changes(page: Page, selector: str, attribute: str, before: str | None) -> str:
+    """Wait until the element's attribute differs from `before`; its new value."""
+    locator = page.locator(selector)
+    if before is not None:
+        expect(locator).not_to_have_attribute(attribute, before, timeout=15_000)
+    return locator.get_attribute(attribute)
+
+
+def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
+    page, follower, server, requests_made
+):
+    id = owned_spiral(page, server)
+    follower.goto(f"{server}/n/{id}")
+    expect(page.locator("#followers")).to_have_text("1")
+    page.locator("#iterations").fill("100000")
+    expect(page.locator("#train-unit")).to_have_value("iterations")
+    page.locator("#btn-train").click()
+    for viewer in (page, follower):
+        expect(viewer.locator("#run-status")).to_have_attribute("data-status", "running")
+
+    # Several chunks: the curve grows, the boundary is drawn again, on both screens.
+    curve, boundary = None, None
+    for _ in range(3):
+        curve = changes(page, "#curve-train", "points", curve)
+        boundary = changes(page, "#boundary-map", "src", boundary)
+    seen = changes(follower, "#curve-train", "points", None)
+    changes(follower, "#curve-train", "points", seen)
+    expect(follower.locator("#curve-test")).to_have_count(1)  # the test set's curve too
+    expect(follower.locator("#btn-stop")).to_have_count(0)  # a follower cannot stop it
+
+    # The page keeps working meanwhile: a display preference is answered.
+    page.locator("#opt-scale").click()
+    expect(page.locator("#loss-curve")).to_have_attribute("data-log", "true")
+
+    page.locator("#btn-stop").click()
+    for viewer in (page, follower):
+        expect(viewer.locator("#run-status")).to_have_attribute("data-status", "stopped")
+    done = int(page.locator("#run-status").get_attribute("data-done"))
+    run = page.request.get(f"{server}/api/networks/{id}/run").json()
+    assert run["status"] == "stopped" and run["done"] == done > 0
+    state = page.request.get(f"{server}/api/networks/{id}").json()
+    assert state["iteration"] == done
+    for viewer in (page, follower):
+        expect(viewer.locator("#status")).to_have_attribute("data-iteration", str(done + 1))
+    expect(page.locator("#btn-train")).to_be_visible()
+    assert all_local(requests_made, server)
