@@ -402,6 +402,7 @@ class Run:
     start: int  # the network's iteration when it started
     beat: float  # when it started, then when its latest chunk was stored
     start_loss: float  # E_total of the training set before it
+    start_test_loss: float | None = None  # and of the test set, if any
     done: int = 0  # iterations so far
     # running; done; stopped (by its owner, a reset, an undo or a jump, or the server
     # stopping); diverged; failed (its server stopped without a word: no chunk for STALE s)
@@ -417,7 +418,7 @@ class Run:
 
     def curve(self) -> tuple[Point, ...]:
         """The loss curve: from before the run, every stride-th iteration, and the latest."""
-        first: Point = (self.start, self.start_loss, None)
+        first: Point = (self.start, self.start_loss, self.start_test_loss)
         tail = (
             (self.last,) if self.last and (not self.points or self.points[-1] != self.last) else ()
         )
@@ -437,7 +438,7 @@ class Run:
             "diverged_at": self.diverged_at,
             "loss_iterations": [p[0] for p in curve],
             "losses": [p[1] for p in curve],
-            "test_losses": [p[2] for p in curve] if self.last and self.last[2] is not None else [],
+            "test_losses": [p[2] for p in curve] if self.start_test_loss is not None else [],
         }
 
 
@@ -459,8 +460,11 @@ def live(session: Session, unit: object, count: object, now: float, id: str) -> 
     if count > most:
         why = f"at most {most} for this network (about {MAX_RUN_SECONDS} s of work)"
         raise InvalidInput(unit, why)  # type: ignore[arg-type]
-    start_loss = float(set_loss(session.state, session.state.data.train))
-    run = Run(id, unit, count, count * per, session.iteration, now, start_loss)  # type: ignore[arg-type]
+    data = session.state.data
+    start_loss = float(set_loss(session.state, data.train))
+    start_test = None if data.test is None else float(set_loss(session.state, data.test))
+    total = count * per
+    run = Run(id, unit, count, total, session.iteration, now, start_loss, start_test)  # type: ignore[arg-type]
     return replace(session, run=run)
 
 

@@ -6,7 +6,10 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_page import all_local
+from app.view import ids, numbers
+from tests.e2e.test_knobs import api, choose
+from tests.e2e.test_page import all_local, by_id, open_lab
+from tests.e2e.test_settings import click, shape
 from tests.test_api_training import SPIRAL
 
 LIVE = SPIRAL | {"data": SPIRAL["data"] | {"test_fraction": 0.2}}
@@ -67,3 +70,35 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
         expect(viewer.locator("#status")).to_have_attribute("data-iteration", str(done + 1))
     expect(page.locator("#btn-train")).to_be_visible()
     assert all_local(requests_made, server)
+
+
+def test_a_new_user_builds_2_8_8_1_on_the_spiral_and_trains_it_live_from_the_page(page, server):
+    """The issue's "done when", from the page alone: the classic network made a 2-8-8-1
+    one on the spiral, trained with Adam and a cosine schedule in mini-batches."""
+    open_lab(page, server)
+    click(page, ids.architecture("remove_neuron", 2))  # one output: what a generator makes
+    for _ in range(6):
+        click(page, ids.architecture("add_neuron", 1))
+    click(page, ids.architecture("add_layer"))  # as wide as the last hidden layer
+    shape(page, server, [2, 8, 8, 1])
+    choose(page, "data", "generated")
+    choose(page, "data.generator", "spiral")
+    choose(page, "optimizer", "adam")
+    choose(page, "schedule", "cosine")
+    size = by_id(page, ids.field("batch_size", "table"))
+    with page.expect_response(re.compile(r"/edit$")):
+        size.fill("10")
+        size.press("Tab")
+    state = api(page, server, "")
+    assert (state["optimizer"]["name"], state["schedule"]["name"]) == ("adam", "cosine")
+    assert state["batch_size"] == 10 and len(state["data"]["inputs"]) == 200
+
+    page.locator("#train-unit").select_option("epochs")
+    page.locator("#iterations").fill("5")
+    page.locator("#btn-train").click()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "done", timeout=30_000)
+    run = page.request.get(f"{server}/api/networks/{state['id']}/run").json()
+    assert run["unit"] == "epochs" and run["done"] == 5 * 20  # 200 samples in batches of 10
+    assert run["losses"][-1] < run["losses"][0]
+    expect(page.locator("#run-e-train")).to_have_text(numbers.fmt(run["losses"][-1], 9))
+    expect(page.locator("#boundary-map")).to_be_visible()
