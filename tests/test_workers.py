@@ -256,3 +256,33 @@ def _until(events, wanted):
         if wanted(e):
             return e
     raise AssertionError("the stream ended")
+
+
+def test_a_live_training_run_by_one_worker_is_followed_and_stopped_through_the_other(server):
+    with ExitStack() as stack:
+
+        def connect():
+            c = stack.enter_context(httpx.Client(base_url=server.url, timeout=30))
+            return c, c.get("/healthz")
+
+        workers = spread(server, 1, connect)
+        (a, (one,)), (b, (other,)) = [(p, cs) for p, cs in workers.items() if p][:2]
+        made = one.post("/api/networks", json={"preset": "classic"}).json()
+        api, auth = (
+            f"/api/networks/{made['id']}",
+            {"Authorization": f"Bearer {made['owner_token']}"},
+        )
+        events = sse(stack.enter_context(other.stream("GET", f"{api}/events")))
+        assert next(events)[1]["action"] == "open"
+        started = one.post(f"{api}/run", json={"iterations": 100000}, headers=auth)
+        assert started.status_code == 202  # runs on worker `a`
+        chunks = 0
+        while chunks < 2:  # the other worker's follower sees its chunks
+            kind, data = next(events)
+            chunks += kind == "change" and data["action"] == "train" and data["run"] == "running"
+        stopped = other.post(f"{api}/run/stop", headers=auth)  # through worker `b`
+        assert stopped.status_code == 200 and stopped.json()["status"] == "stopped"
+        time.sleep(1.0)  # the chunk in flight on `a` is not stored
+        done = one.get(f"{api}/run").json()["done"]
+        assert 0 < done == one.get(api).json()["iteration"] == other.get(api).json()["iteration"]
+        assert a != b
