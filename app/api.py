@@ -347,8 +347,7 @@ async def start_run(
     `POST …/run/stop`. An edit meanwhile is trained on; a reset, an undo or a jump stops it.
     One at a time per network (409)."""
     count, unit = _counted(body)
-    s = await runs.start(id, unit, count, token)
-    return json(s.run.to_data(runs.clock()), 202)  # type: ignore[union-attr]
+    return _run(await runs.start(id, unit, count, token), 202)
 
 
 @router.get(
@@ -359,10 +358,7 @@ async def start_run(
 )
 async def run_status(id: str, store: StoreDep) -> Response:
     """The network's latest live training, running or ended (404 if it never had one)."""
-    s = await store.call(store.get, id)
-    if s.run is None:
-        raise Refused("run", "this network has had no live training", 404)
-    return json(s.run.to_data(time.time()))
+    return _run(await store.call(store.get, id))
 
 
 @router.post(
@@ -374,10 +370,14 @@ async def run_status(id: str, store: StoreDep) -> Response:
 async def stop_run(id: str, store: StoreDep, token: TokenDep, runs: training.RunsDep) -> Response:
     """Stop the live training (its chunk in flight is not stored); an ended one is left as
     it is. 404 if the network never had one."""
-    s = await runs.stop(id, token)
+    return _run(await runs.stop(id, token))
+
+
+def _run(s: Session, status: int = 200) -> Response:
+    """The network's latest live training (404 if it never had one)."""
     if s.run is None:
         raise Refused("run", "this network has had no live training", 404)
-    return json(s.run.to_data(runs.clock()))
+    return json(s.run.to_data(time.time()), status)
 
 
 @router.post(
