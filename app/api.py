@@ -567,3 +567,35 @@ def _travel(store: Store, id: str, token: str | None, to: str | int) -> Session:
     if not owns(store.get(id), token):
         raise NotOwner(id)
     return store.travel(id, to)
+
+
+# FastAPI tries a router's routes one after another, each try a few µs of its own code: the
+# calls a class makes most are tried first (a phase step: 7 route matches instead of 55).
+# The documentation keeps the order they are written in.
+WRITTEN = list(dict.fromkeys(r.path for r in router.routes))  # type: ignore[attr-defined]
+HOT = [
+    ("/api/networks/{id}/phase/next", "POST"),
+    ("/api/networks/{id}/phase/prev", "POST"),
+    ("/api/networks/{id}/step", "POST"),
+    ("/api/networks/{id}", "GET"),
+    ("/api/networks/{id}", "PATCH"),
+    ("/api/networks/{id}/forward", "POST"),
+    ("/api/networks/{id}/backward", "POST"),
+    ("/api/networks/{id}/events", "GET"),
+    ("/api/networks/{id}/run", "GET"),
+]
+
+
+def _rank(route: Any) -> int:
+    keys = [(route.path, m) for m in getattr(route, "methods", ())]
+    return min((HOT.index(k) for k in keys if k in HOT), default=len(HOT))
+
+
+router.routes.sort(key=_rank)  # stable: the rest as written
+
+
+def in_written_order(openapi: dict[str, Any]) -> dict[str, Any]:
+    paths = openapi["paths"]
+    rank = {p: k for k, p in enumerate(WRITTEN)}
+    openapi["paths"] = dict(sorted(paths.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return openapi
