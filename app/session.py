@@ -8,9 +8,11 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+import orjson
 
 from app.engine import (
     PRESETS,
@@ -46,6 +48,11 @@ class Entry:
     iteration: int
     phase: str
     action: str  # create, edit, next, prev, step, train, reset
+
+    @cached_property
+    def raw(self) -> bytes:
+        """As the stored document writes it (made once: a document holds up to 200)."""
+        return orjson.dumps([self.seq, self.iteration, self.phase, self.action])
 
     @property
     def on_show(self) -> int:

@@ -91,7 +91,7 @@ def encode(session: Session) -> bytes:
             "state": state(session),
             "history": {
                 "cursor": h.cursor,
-                "entries": [[e.seq, e.iteration, e.phase, e.action] for e in h.entries],
+                "entries": orjson.Fragment(b"[" + b",".join(e.raw for e in h.entries) + b"]"),
             },
             "run": None if session.run is None else dataclasses.asdict(session.run),
         }
