@@ -9,17 +9,22 @@
 "use strict";
 
 let newest = 0;
-let training = false; // the newest event is a live training's
+let training = false; // the newest event is of a live training (running, or just stopped)
+
+let fetching = false; // one fetch of ours at a time: a slow answer must not queue up more
 
 function refresh() {
   const status = document.getElementById("status");
   const shown = status ? Number(status.dataset.version) : 0;
-  if (newest > shown && !document.querySelector(".htmx-request")) {
-    // Queued behind this page's own requests (#page's hx-sync), so it lands after them.
+  if (newest > shown && !fetching && !document.querySelector(".htmx-request")) {
+    // Queued behind this page's own requests (#page's hx-sync), so it lands after them;
+    // and never more than one, so that a click (Stop) waits for one fetch at most.
+    fetching = true;
+    const done = () => { fetching = false; refresh(); };
     if (training) {
-      htmx.ajax("GET", window.location.pathname + "/live", { source: "#follow", swap: "none" });
+      htmx.ajax("GET", window.location.pathname + "/live", { source: "#follow", swap: "none" }).then(done, done);
     } else {
-      htmx.ajax("GET", window.location.pathname, { source: "#follow", target: "#lab", swap: "outerHTML" });
+      htmx.ajax("GET", window.location.pathname, { source: "#follow", target: "#lab", swap: "outerHTML" }).then(done, done);
     }
   }
 }
@@ -32,7 +37,9 @@ document.addEventListener("htmx:sseMessage", (event) => {
   } else if (data.action === "delete") {
     window.location.assign("/");
   } else {
-    if (data.version > newest) training = ["run", "train", "stop"].includes(data.action) && data.run !== null;
+    // While a training runs, whatever the change (a chunk, an edit, the stream opening),
+    // only what a chunk redraws is fetched: never the controls, so Stop stays put.
+    if (data.version > newest) training = data.run === "running" || (data.run !== null && data.action === "stop");
     newest = Math.max(newest, data.version);
     refresh();
   }

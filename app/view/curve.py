@@ -29,8 +29,9 @@ class Curve:
     bottom: int = HEIGHT - BOTTOM
 
 
-def curve(points: Sequence[Point], log: bool) -> Curve:
-    """The curve of these points (iteration, E_train, E_test or None), at least one."""
+def curve(points: Sequence[Point], log: bool, end: int | None = None) -> Curve:
+    """The curve of these points (iteration, E_train, E_test or None), at least one, on an
+    axis of iterations up to `end` (where the training will end; else the last point)."""
     xs = [p[0] for p in points]
     series = [p[1] for p in points], [p[2] for p in points]
     values = [v for s in series for v in s if v is not None and math.isfinite(v)]
@@ -45,7 +46,7 @@ def curve(points: Sequence[Point], log: bool) -> Curve:
         lo = min(lo, 0.0)  # a linear loss axis starts at 0
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
-    x0, x1 = xs[0], max(xs[-1], xs[0] + 1)
+    x0, x1 = xs[0], max(xs[-1], end or 0, xs[0] + 1)
 
     def at(x: int, v: float) -> str:
         px = LEFT + (x - x0) / (x1 - x0) * (WIDTH - RIGHT - LEFT)

@@ -175,6 +175,7 @@ class Live:
     count: int  # the count last asked for, in `unit`
     unit: str
     running: bool
+    first: bool  # trained on a data set, or trained live: the training panels come first
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,12 @@ def build(
     count = len(stage.shown.network.param_names())
     fold = Fold(count, prefs.table == "on") if count > MAX_TABLE_ROWS else None
 
+    # While a training runs the iteration on show is never computed: its edges show the
+    # weights as they change.
+    colour = prefs.colour
+    if session.run and session.phase == "ready" and session.run.running(time.time()):
+        colour = "weight"
+
     def draw(region: str, part):
         return part() if region in wanted else None
 
@@ -253,7 +260,7 @@ def build(
         precisions=PRECISIONS,
         status=draw("status", lambda: _status(session, stage, t)),
         steps=draw("status", lambda: _steps(stage, t)),
-        graph=draw("graph", lambda: build_graph(stage, prefs.colour, selected, t, present)),
+        graph=draw("graph", lambda: build_graph(stage, colour, selected, t, present)),
         overlay=draw("fields", lambda: overlay(stage, fields, present)),
         explanation=draw("explain", lambda: _explanation(stage, it, t)),
         deltas=draw("deltas", lambda: _deltas(stage, it, t)),
@@ -283,9 +290,9 @@ def _live(session: Session, now: float | None = None) -> Live:
     units = ("iterations", "epochs") if data.data is not None else ("iterations",)
     run = session.run
     if run is None:
-        return Live(units, 1000, "iterations", False)
+        return Live(units, 1000, "iterations", False, data.data is not None)
     unit = run.unit if run.unit in units else "iterations"
-    return Live(units, run.count, unit, run.running(time.time() if now is None else now))
+    return Live(units, run.count, unit, run.running(time.time() if now is None else now), True)
 
 
 def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> Ran | None:
@@ -313,7 +320,7 @@ def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> R
         fmt(last[1], p),
         None if last[2] is None else fmt(last[2], p),
         None if run.learning_rate is None else fmt(run.learning_rate, p),
-        curve(points, prefs.scale == "log"),
+        curve(points, prefs.scale == "log", run.start + run.total),
         t["curve_alt"].format(first=fmt(points[0][1], 4), last=fmt(last[1], 4)),
     )
 
