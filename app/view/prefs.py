@@ -1,5 +1,6 @@
 """How one person looks at the page: digits, edge colouring, theme, language, presentation,
-the chosen parameter and whether a large network's table of weights is shown.
+the chosen parameter, whether a large network's table of weights is shown and whether it
+shows the optimiser's state.
 
 One table of preferences drives reading them (from cookies, and from the form that
 changes them) and writing them back as cookies. They are the browser's, not the
@@ -55,6 +56,7 @@ class Prefs:
     selected: str = ""  # the parameter whose chain rule is shown; "" for the default
     table: str = "off"  # a large network's table of weights: "on" shown, "off" folded
     sample: int = 0  # the sample of a batch whose figures are shown, from 0
+    state: str = "off"  # the optimiser's state as columns of the table of weights: "on", "off"
 
 
 PARSE: dict[str, Callable[[str], object]] = {
@@ -66,6 +68,7 @@ PARSE: dict[str, Callable[[str], object]] = {
     "selected": _param,
     "table": _choice("on", "off"),
     "sample": _sample,
+    "state": _choice("on", "off"),
 }
 assert set(PARSE) == {f.name for f in fields(Prefs)}
 
