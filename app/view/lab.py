@@ -220,7 +220,7 @@ def build(
     columns = optimizer.columns(stage.current, prefs.state == "on", t)
     with_state = columns is not None and columns.shown
     slipped = stage.shown.training.classic_slip
-    correct = slip.Correct(stage.shown, stage.trace.sample or 0) if slipped else None
+    correct = slip.Correct(stage.shown) if slipped else None
 
     def draw(region: str, part):
         return part() if region in wanted else None

@@ -39,9 +39,8 @@ class Slip:
 class Correct:
     """The state's iteration done correctly, computed once and only if asked for."""
 
-    def __init__(self, state: State, sample: int):
+    def __init__(self, state: State):
         self.state = replace(state, training=replace(state.training, classic_slip=False))
-        self.sample = sample
 
     @cached_property
     def trace(self) -> Trace:
@@ -69,18 +68,11 @@ def compare(stage: Stage, correct: Correct) -> Slip:
 
     deltas = []
     for l in reversed(range(depth - 1)):  # the output layer's δ is the same either way
+        shown = stage.backward(l + 1)
         for j in np.flatnonzero(slipped[l] != right[l]):
             name = ids.neuron_name(layers, l + 1, int(j))
-            deltas.append(
-                row(
-                    ids.slip("delta", name),
-                    "δ",
-                    name,
-                    slipped[l][j],
-                    right[l][j],
-                    stage.backward(l + 1),
-                )
-            )
+            a, b = slipped[l][j], right[l][j]
+            deltas.append(row(ids.slip("delta", name), "δ", name, a, b, shown))
     if stage.updated:
         after = traced(stage.current).forward.loss
         e_after = row(ids.slip("e", "after"), "E", "total", after, correct.loss_after, True)
