@@ -54,6 +54,7 @@ bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.flood
 	$(BIN)/python -m benchmarks.classroom
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
+	$(BIN)/python -m benchmarks.knobs  # needs chromium
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache artifacts

@@ -44,7 +44,7 @@ YEAR = 365 * 24 * 3600
 router = APIRouter(include_in_schema=False)
 # A change of one of these display preferences redraws only the regions that show it;
 # of any other (digits, language, theme, colours, presentation), the whole page.
-PARTIAL = {"selected": ("graph", "chain"), "table": ("weights",)}
+PARTIAL = {"selected": ("graph", "chain"), "table": ("weights",), "state": ("weights",)}
 # The page's actions on a network, each a POST route named lab_<action> (apart from the
 # API's own route names); the templates get these paths filled in with the id.
 PATHS = {

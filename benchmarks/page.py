@@ -43,9 +43,11 @@ PROBE = """
 let start = null;
 document.addEventListener("keydown", () => { start = performance.now(); }, true);
 // htmx fires afterSwap on each swapped element (the lab and its out-of-band parts), all
-// once the whole answer is in: time the first of them.
-document.addEventListener("htmx:afterSwap", () => {
-  if (start === null) return;
+// once the whole answer is in: time the first of them. Not the follow stream's: the event
+// of the change itself often arrives before the answer (a large network's by 100 ms and
+// more), and its swap (hx-swap none, on #follow) paints nothing.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (start === null || event.target.closest("#follow")) return;
   const t0 = start;
   start = null;
   const report = () => console.log("paint " + (performance.now() - t0));
@@ -144,7 +146,7 @@ def render_ms(data: dict, name: str, prefs: Prefs | None = None, repeats: int = 
     prefs = prefs or Prefs()
     s = dataclasses.replace(ops.create(data), id="bench")
     samples = []
-    for _ in range(len(ops.phases(s.network.depth))):
+    for _ in range(len(ops.phases(s.state.network.depth))):
         before, s = s, ops.next_phase(s)
         step = (before, None) if name == "changes.html" else None
         html(s, name, prefs, "en", before=step)  # LaTeX is converted once, then cached

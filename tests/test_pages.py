@@ -77,6 +77,14 @@ def post(client, path: str, data: dict | None = None, status: int = 200) -> Page
     return Page(r.text)
 
 
+def cells(html: str, row: str) -> list[str]:
+    """The text of each cell of a table's row, by the row's id."""
+    found = re.search(rf'<tr id="{re.escape(row)}"[^>]*>(.*?)</tr>', html, re.S)
+    assert found, row
+    cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", found.group(1), re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", c).split()) for c in cells]
+
+
 def state(client, lab: str) -> dict:
     return client.get("/api/networks/" + lab.split("/")[-1]).json()
 
@@ -632,11 +640,54 @@ def test_the_classic_slip_is_set_beside_the_correct_iteration(client, lab):
     post(client, lab + "/edit", {"classic_slip": "true"})
     for _ in range(6):
         post(client, lab + "/next")
-    full = Page(client.get(lab).text)
+    html = client.get(lab).text
+    full = Page(html)
     assert full.text(ids.E_AFTER) == "0.291027924"  # the tutorial's printed figure
     assert "0.291027774" in full.text("e-after-correct")  # the right one, beside it
+    # In the δ panel: each hidden δ both ways, and E_total after the update both ways.
+    for j, name in enumerate(("h1", "h2")):
+        quantity, slipped, correct, difference = cells(html, ids.slip("delta", name))
+        assert quantity == "δ" + name and correct == nine(ref.DELTAS[0][j])  # through w
+        assert slipped == full.attr(ids.delta(name), "data-result") != correct  # through w⁺
+        # REFERENCE.md's δ_o through w5⁺..w8⁺, times ∂out/∂net of h1 (h2)
+        w_plus = [ref.UPDATED[f"w{k}"] for k in (5 + j, 7 + j)]
+        through = (ref.DELTAS[1][0] * w_plus[0] + ref.DELTAS[1][1] * w_plus[1]) * ref.DOUT_DNET[0][
+            j
+        ]
+        assert slipped == nine(through) and difference == nine(through - ref.DELTAS[0][j])
+    after = cells(html, ids.slip("e", "after"))
+    assert after == ["Etotal (after the update)", "0.291027924", "0.291027774", "1.50211843×10⁻⁷"]
     post(client, lab + "/edit", {"classic_slip": "false"})
-    assert "e-after-correct" not in Page(client.get(lab).text).elements
+    page = Page(client.get(lab).text)
+    assert "e-after-correct" not in page.elements and ids.SLIP not in page.elements
+
+
+def test_the_table_shows_the_optimisers_state_when_asked_for(client, lab):
+    assert "opt-state" not in Page(client.get(lab).text).elements  # plain sgd keeps none
+    post(client, lab + "/edit", {"optimizer": "adam"})
+    post(client, lab + "/step")
+    page = Page(client.get(lab).text)
+    assert page.text("opt-state") == "Show the optimiser's state (t, m, v)"
+    r = client.post(f"{lab}/prefs", data={"state": "on"}, headers=HX)
+    assert r.status_code == 200 and r.headers["HX-Reswap"] == "none"
+    page = Page(r.text)
+    assert [i for i in page.ids if page.attr(i, "hx-swap-oob")] == [ids.WEIGHTS, ids.ANNOUNCE]
+    assert page.attr("opt-state", "aria-pressed") == "true" and r.cookies.get("bl_state") == "on"
+    assert re.findall(r'<th scope="col" class="state"[^>]*><abbr[^>]*>(\w)</abbr>', r.text) == [
+        "t",
+        "m",
+        "v",
+    ]
+    api = state(client, lab)["optimizer_state"]
+    for name, (l, j, i) in ref.INDEX.items():
+        m, v = api["exp_avg"]["weights"][l][j][i], api["exp_avg_sq"]["weights"][l][j][i]
+        assert cells(r.text, ids.grad_row(name))[-3:] == ["1", nine(m), nine(v)]
+    assert cells(r.text, ids.grad_row("b1_1"))[-3:] == ["", "", ""]  # biases fixed
+    zh = post(client, f"{lab}/prefs", {"lang": "zh"})
+    assert zh.text("opt-state") == "隐藏优化器的状态"
+    post(client, lab + "/edit", {"optimizer": "sgd"})  # no state: no columns, no switch
+    html = client.get(lab).text
+    assert "opt-state" not in Page(html).elements and len(cells(html, ids.grad_row("w5"))) == 8
 
 
 def test_a_two_input_network_draws_its_decision_boundary_under_its_samples(client):

@@ -630,3 +630,128 @@ def test_plain_gradient_descent_keeps_the_tutorials_update():
     f = formula(build(at("update"), Prefs(), "en"), ids.explain_item("update", "w5"))
     shown = re.sub(r"\s", "", plain(f.lines[0].math))
     assert shown == f"w5+=0.4−0.5·{nine(ref.GRADS['w5'])}={nine(ref.UPDATED['w5'])}"
+
+
+# The optimiser's state in the table of weights
+
+
+def state_cells(view) -> dict[str, tuple[str, ...]]:
+    return {r.name: r.state for r in view.rows}
+
+
+@pytest.mark.parametrize("update_biases", [False, True])
+def test_the_table_shows_adams_state_after_a_step_as_the_api_gives_it(update_biases):
+    created = ops.create({"preset": "classic", "optimizer": {"name": "adam"}})
+    s, _ = ops.step(ops.patch(created, {"update_biases": update_biases}))
+    api = s.to_data()["optimizer_state"]
+    assert api["step"] == 1
+    view = build(s, Prefs(state="on"), "en")
+    columns = view.state_columns
+    assert columns.shown and [c.symbol for c in columns.columns] == ["t", "m", "v"]
+    assert [c.key for c in columns.columns] == ["step", "exp_avg", "exp_avg_sq"]
+    cells = state_cells(view)
+    layers = (2, 2, 2)
+    for l, j, i in ((0, 0, 0), (0, 1, 1), (1, 0, 0), (1, 1, 0)):
+        m, v = api["exp_avg"]["weights"][l][j][i], api["exp_avg_sq"]["weights"][l][j][i]
+        assert cells[weight_name(layers, l, j, i)] == ("1", nine(m), nine(v))
+    # The first step: m = (1 − β₁)·g, v = (1 − β₂)·g², of w5's gradient in the tutorial.
+    g = ref.GRADS["w5"]
+    assert cells["w5"][1:] == (nine(0.1 * g), nine(0.001 * g * g))
+    for l, j in ((0, 0), (1, 1)):
+        name = f"b{l + 1}_{j + 1}"
+        if update_biases:
+            m, v = api["exp_avg"]["biases"][l][j], api["exp_avg_sq"]["biases"][l][j]
+            assert cells[name] == ("1", nine(m), nine(v))
+        else:  # the biases are not in the optimiser
+            assert api["exp_avg"]["biases"] is None and cells[name] == ("", "", "")
+    # The precision is the page's.
+    four = state_cells(build(s, Prefs(state="on", precision=4), "en"))
+    assert four["w5"][1] == numbers.fmt(api["exp_avg"]["weights"][1][0][0], 4)
+
+
+def test_the_state_is_the_networks_now_in_every_phase_and_off_unless_asked_for():
+    s = ops.create({"preset": "classic", "optimizer": {"name": "sgd", "momentum": 0.9}})
+    s, _ = ops.step(s)
+    s = ops.next_phase(s)  # forward:1 of iteration 2: the state the next update starts from
+    view = build(s, Prefs(state="on"), "en")
+    assert [c.symbol for c in view.state_columns.columns] == ["t", "b"]
+    buffer = s.to_data()["optimizer_state"]["momentum_buffer"]["weights"][1][0][0]
+    assert state_cells(view)["w5"] == ("1", nine(buffer))
+    assert buffer == pytest.approx(ref.GRADS["w5"], rel=1e-9)  # b starts as g
+    off = build(s, Prefs(), "en")
+    assert not off.state_columns.shown and all(r.state == () for r in off.rows)
+    # Plain gradient descent keeps no state: no columns, whatever the preference.
+    plain_sgd = build(at("update"), Prefs(state="on"), "en")
+    assert plain_sgd.state_columns is None and all(r.state == () for r in plain_sgd.rows)
+
+
+def test_the_state_columns_follow_the_folding_of_a_large_networks_table():
+    data = {"layers": [2, 16, 16, 16, 2], "inputs": [0.05, 0.1], "targets": [0.01, 0.99]}
+    data |= {"optimizer": {"name": "rmsprop", "centered": True}}
+    s, _ = ops.step(ops.create(data | {"seed": 1}))
+    folded = build(s, Prefs(state="on"), "en")
+    assert folded.rows == () and folded.state_columns.shown  # nothing made while folded
+    view = build(s, Prefs(state="on", table="on"), "en")
+    assert [c.symbol for c in view.state_columns.columns] == ["t", "v", "ḡ"]
+    assert len(view.rows) == view.fold.count and all(len(r.state) == 3 for r in view.rows)
+    api = s.to_data()["optimizer_state"]
+    name = weight_name((2, 16, 16, 16, 2), 2, 3, 5)
+    row = next(r for r in view.rows if r.name == name)
+    entries = (api["square_avg"]["weights"][2][3][5], api["grad_avg"]["weights"][2][3][5])
+    assert row.state == ("1", *(nine(x) for x in entries))
+
+
+def test_both_languages_name_every_state_entry():
+    from app.view.optimizer import SYMBOLS
+
+    for lang in text.LANGS:
+        for key in SYMBOLS:
+            assert text.TEXT[lang][f"state_{key}"].startswith(SYMBOLS[key])
+
+
+# The classic slip beside the correct iteration
+
+
+def slipped_delta_h(j: int) -> float:
+    """The tutorial's slip, from REFERENCE.md's figures: δ_h through w5⁺..w8⁺."""
+    w_plus = ref.UPDATED["w5"], ref.UPDATED["w6"], ref.UPDATED["w7"], ref.UPDATED["w8"]
+    d_o1, d_o2 = ref.DELTAS[1]
+    return (d_o1 * w_plus[j] + d_o2 * w_plus[2 + j]) * ref.DOUT_DNET[0][j]
+
+
+def test_the_slip_sets_each_hidden_delta_beside_the_correct_one():
+    data = {"preset": "classic", "classic_slip": True}
+    for phase in ("ready", "loss", "backward:2"):  # no δ_h computed yet
+        rows = build(at(phase, data), Prefs(), "en").slip.deltas
+        assert [r.id for r in rows] == [ids.slip("delta", "h1"), ids.slip("delta", "h2")]
+        assert all(r.slipped is r.correct is r.difference is None for r in rows)
+    view = build(at("backward:1", data), Prefs(), "en")
+    for j, r in enumerate(view.slip.deltas):
+        assert (r.symbol, r.sub) == ("δ", f"h{j + 1}")
+        assert r.correct == nine(ref.DELTAS[0][j])  # 0.00877135469, 0.00995425471
+        assert r.slipped == nine(slipped_delta_h(j))
+        assert r.difference == nine(slipped_delta_h(j) - ref.DELTAS[0][j])
+    assert view.slip.e_after.slipped is None  # until the update
+    # The δ panel's own formula for δ_h1 is the slipped one.
+    assert deltas(view)[ids.delta("h1")] == view.slip.deltas[0].slipped
+    after = build(at("update", data), Prefs(), "en")
+    e = after.slip.e_after
+    assert e.slipped == nine(ref.E_AFTER_1_TUTORIAL_SLIP) == after.status.e_after
+    assert e.correct == nine(ref.E_AFTER_1) == after.status.e_after_correct
+    assert after.slip.deltas == view.slip.deltas
+    assert build(at("update"), Prefs(), "en").slip is None  # off: nothing beside
+
+
+def test_the_slip_lists_every_hidden_delta_it_changes_at_any_depth():
+    data = {"preset": "deep", "classic_slip": True, "learning_rate": 2.0}
+    s = at("backward:1", data)
+    rows = build(s, Prefs(), "en").slip.deltas
+    names = [r.sub for r in rows]
+    assert names == ["h2_1", "h2_2", "h2_3", "h1_1", "h1_2", "h1_3"]  # from the output back
+    fair = ops.create({k: v for k, v in data.items() if k != "classic_slip"})
+    right, slipped = fair.trace().backward.deltas, s.trace().backward.deltas
+    for r in rows:
+        l, j = int(r.sub[1]) - 1, int(r.sub[-1]) - 1
+        assert r.correct == nine(right[l][j]) and r.slipped == nine(slipped[l][j])
+        assert r.slipped != r.correct
+    assert "deltas" in to_redraw(at("backward:2", data), s, Prefs(), "en")

@@ -18,6 +18,7 @@ GRAPH = "graph"
 GRAPH_FIELDS = "graph-fields"  # the edit fields, a layer over the graph
 EXPLAIN = "explain"
 DELTAS = "deltas"
+SLIP = "slip"  # in the δ panel: the classic slip beside the correct iteration
 CHAIN = "chain"
 WEIGHTS = "weights"
 HISTORY = "history"  # the timeline of the network's changes
@@ -114,6 +115,11 @@ def data_row(k: int) -> str:
 
 def data_row_remove(k: int) -> str:
     return f"data-row-{k}-remove"
+
+
+def slip(kind: str, name: str) -> str:
+    """A row of the classic slip beside the correct iteration: kind is delta or e."""
+    return f"slip-{kind}-{name}"
 
 
 def timeline_mark(iteration: int) -> str:

@@ -4,17 +4,16 @@ table, chain rule and edit table. The one place between the engine and the templ
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
-from app.engine import ACTIVATIONS, LOSSES, State, bias_name, parse_param_name, weight_name
+from app.engine import ACTIVATIONS, LOSSES, bias_name, parse_param_name, weight_name
 from app.engine.data import batches_per_epoch
-from app.engine.iterate import updated
 from app.engine.optim import OPTIMIZERS
 from app.engine.phase import phases
 from app.engine.schedule import SCHEDULES
 from app.session import Session, traced
-from app.view import boundary, ids, knobs
+from app.view import boundary, ids, knobs, optimizer, slip
 from app.view.curve import Curve, curve
 from app.view.fields import Choice, Field, Fields, Invalid
 from app.view.formulas import Formula, Iteration
@@ -84,6 +83,7 @@ class Row:
     grad: str | None
     new: str | None  # w⁺ in update; "fixed" for biases not updated
     layer: int  # the layer it feeds (the page highlights it in forward:k and backward:k)
+    state: tuple[str, ...] = ()  # the optimiser's state, if shown: one per column
 
 
 MAX_TABLE_ROWS = 100  # a larger network's table of weights is folded unless asked for
@@ -195,6 +195,8 @@ class Lab:
     deltas: tuple[Section, ...] | None
     rows: tuple[Row, ...] | None  # () while the table is folded
     fold: Fold | None  # None for a network small enough to always show its table
+    state_columns: optimizer.Columns | None  # the optimiser's state, if it keeps any
+    slip: slip.Slip | None  # with the classic slip on: its figures beside the correct ones
     chain: Chain | None
     timeline: tuple[Mark, ...] | None  # oldest first
     params: Params | None
@@ -241,6 +243,10 @@ def build(
     present = prefs.present == "on"
     count = len(stage.shown.network.param_names())
     fold = Fold(count, prefs.table == "on") if count > MAX_TABLE_ROWS else None
+    columns = optimizer.columns(stage.current, prefs.state == "on", t)
+    with_state = columns is not None and columns.shown
+    slipped = stage.shown.training.classic_slip
+    correct = slip.Correct(stage.shown) if slipped else None
 
     # While a training runs the iteration on show is never computed: its edges show the
     # weights as they change.
@@ -258,14 +264,16 @@ def build(
         t=t,
         prefs=prefs,
         precisions=PRECISIONS,
-        status=draw("status", lambda: _status(session, stage, t)),
+        status=draw("status", lambda: _status(session, stage, t, correct)),
         steps=draw("status", lambda: _steps(stage, t)),
         graph=draw("graph", lambda: build_graph(stage, colour, selected, t, present)),
         overlay=draw("fields", lambda: overlay(stage, fields, present)),
         explanation=draw("explain", lambda: _explanation(stage, it, t)),
         deltas=draw("deltas", lambda: _deltas(stage, it, t)),
-        rows=draw("weights", lambda: _rows(stage) if not fold or fold.shown else ()),
+        rows=draw("weights", lambda: _rows(stage, with_state) if not fold or fold.shown else ()),
         fold=fold,
+        state_columns=draw("weights", lambda: columns),
+        slip=draw("deltas", lambda: slip.compare(stage, correct) if correct else None),
         chain=draw("chain", lambda: _chain(stage, it, selected, t)),
         timeline=draw("history", lambda: _timeline(session, t)),
         params=draw("params", lambda: _params(stage, fields, t)),
@@ -325,26 +333,17 @@ def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> R
     )
 
 
-def _status(session: Session, stage: Stage, t: dict) -> Status:
+def _status(session: Session, stage: Stage, t: dict, correct: slip.Correct | None) -> Status:
     p = stage.precision
     iteration = session.iteration if stage.updated else session.iteration + 1
     e_total = fmt(stage.trace.forward.loss, p) if stage.loss else None
     e_after = fmt(traced(stage.current).forward.loss, p) if stage.updated else None
-    correct = None
-    if e_after and stage.shown.training.classic_slip:
-        correct = fmt(correct_loss_after(stage.shown), p)
+    e_correct = fmt(correct.loss_after, p) if e_after and correct else None
     label = phase_label(stage.phase, stage.depth, t)
     spoken = f"{t['iteration_n'].format(n=iteration)} · {label}"
     if e_total:
         spoken += f" · E_total = {e_total}" + (f" → {e_after}" if e_after else "")
-    return Status(iteration, stage.phase, label, e_total, e_after, spoken, correct)
-
-
-def correct_loss_after(state: State) -> float:
-    """E_total after the state's iteration done correctly, without the classic slip."""
-    fair = replace(state, training=replace(state.training, classic_slip=False))
-    after = updated(fair, traced(fair))
-    return traced(after).forward.loss if after is not None else float("nan")
+    return Status(iteration, stage.phase, label, e_total, e_after, spoken, e_correct)
 
 
 def _timeline(session: Session, t: dict) -> tuple[Mark, ...]:
@@ -427,9 +426,14 @@ def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
     return tuple(sections)
 
 
-def _rows(stage: Stage) -> tuple[Row, ...]:
+def _rows(stage: Stage, with_state: bool = False) -> tuple[Row, ...]:
+    """The table of weights; with the optimiser's state (the network's now) if asked for."""
     net, tr, p = stage.shown.network, stage.trace, stage.precision
     f, b, layers = tr.forward, tr.backward, net.layers
+
+    def state(kind: str, l: int, *at: int) -> tuple[str, ...]:
+        return optimizer.cells(stage.current, kind, l, at, p) if with_state else ()
+
     rows = []
     for l in range(net.depth):
         shown = stage.backward(l + 1)
@@ -449,6 +453,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
                         fmt(b.weight_grads[l][j, i], p) if shown else None,
                         fmt(tr.weights[l][j, i], p) if stage.updated else None,
                         l + 1,
+                        state("weights", l, j, i),
                     )
                 )
         for j in range(layers[l + 1]):
@@ -467,6 +472,7 @@ def _rows(stage: Stage) -> tuple[Row, ...]:
                     fmt(b.bias_grads[l][j], p) if shown else None,
                     new,
                     l + 1,
+                    state("biases", l, j),
                 )
             )
     return tuple(rows)
@@ -565,9 +571,9 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "graph": ("graph",),
     "fields": ("overlay", "invalid"),
     "explain": ("explanation",),
-    "deltas": ("deltas",),
+    "deltas": ("deltas", "slip"),
     "chain": ("chain",),
-    "weights": ("rows", "eta", "fold"),
+    "weights": ("rows", "eta", "fold", "state_columns"),
     "history": ("timeline",),
     "params": ("params", "invalid"),
     "boundary": ("boundary",),

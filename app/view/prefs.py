@@ -1,5 +1,6 @@
 """How one person looks at the page: digits, edge colouring, theme, language, presentation,
-the chosen parameter and whether a large network's table of weights is shown.
+the chosen parameter, whether a large network's table of weights is shown and whether it
+shows the optimiser's state.
 
 One table of preferences drives reading them (from cookies, and from the form that
 changes them) and writing them back as cookies. They are the browser's, not the
@@ -56,6 +57,7 @@ class Prefs:
     table: str = "off"  # a large network's table of weights: "on" shown, "off" folded
     sample: int = 0  # the sample of a batch whose figures are shown, from 0
     scale: str = "linear"  # the loss curve's axis: "linear" or "log"
+    state: str = "off"  # the optimiser's state as columns of the table of weights: "on", "off"
 
 
 PARSE: dict[str, Callable[[str], object]] = {
@@ -68,6 +70,7 @@ PARSE: dict[str, Callable[[str], object]] = {
     "table": _choice("on", "off"),
     "sample": _sample,
     "scale": _choice("linear", "log"),
+    "state": _choice("on", "off"),
 }
 assert set(PARSE) == {f.name for f in fields(Prefs)}
 

@@ -1,5 +1,6 @@
 """The mind map's knobs on the page, in a real browser: softmax with cross-entropy and its
-short δ, Adam's update written with its terms, the gradient check, the decision boundary
+short δ, Adam's update written with its terms and its state in the table of weights, the
+gradient check, the classic slip beside the correct iteration, the decision boundary
 and the downloads; every figure the page shows equal to the API's."""
 
 import re
@@ -8,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from app.view import ids, numbers
 from tests import reference as ref
-from tests.e2e.test_page import all_local, by_id, open_lab, press, shown
+from tests.e2e.test_page import all_local, by_id, nine, open_lab, press, shown
 
 CLASSIC_PHASES = ("forward:1", "forward:2", "loss", "backward:2")
 
@@ -71,4 +72,60 @@ def test_the_gradient_check_and_the_boundary_are_drawn_by_the_server(page, serve
         with page.expect_download() as download:
             link.click()
         assert download.value.suggested_filename.startswith("backprop-lab-")
+    assert all_local(requests_made, server)
+
+
+def test_adam_s_state_is_shown_in_the_table_of_weights(page, server, requests_made):
+    open_lab(page, server)
+    expect(page.locator("#opt-state")).to_have_count(0)  # plain sgd keeps no state
+    choose(page, "optimizer", "adam")
+    press(page, "Enter", "update")
+    switch = page.locator("#opt-state")
+    expect(switch).to_have_text("Show the optimiser's state (t, m, v)")
+    switch.click()
+    expect(page.locator("#opt-state")).to_have_attribute("aria-pressed", "true")
+    table = by_id(page, ids.WEIGHTS)
+    expect(table.locator("thead th.state")).to_have_text(["t", "m", "v"])
+    state = api(page, server, "")["optimizer_state"]
+    assert state["step"] == 1
+    for name, (l, j, i) in ref.INDEX.items():
+        m, v = state["exp_avg"]["weights"][l][j][i], state["exp_avg_sq"]["weights"][l][j][i]
+        cells = by_id(page, ids.grad_row(name)).locator("td.state")
+        expect(cells).to_have_text(["1", numbers.fmt(m, 9), numbers.fmt(v, 9)])
+    # The next step's answer redraws the table with the state it leaves.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    press(page, "Enter", "update")
+    w5 = by_id(page, ids.grad_row("w5")).locator("td.state")
+    expect(w5.first).to_have_text("2")
+    m = api(page, server, "")["optimizer_state"]["exp_avg"]["weights"][1][0][0]
+    expect(w5.nth(1)).to_have_text(numbers.fmt(m, 9))
+    assert all_local(requests_made, server)
+
+
+def test_the_slip_is_set_beside_the_correct_iteration(page, server, requests_made):
+    open_lab(page, server)
+    with page.expect_response(re.compile(r"/edit$")):
+        by_id(page, ids.field("classic_slip", "table")).click()
+    page.locator("body").click(position={"x": 5, "y": 5})
+    for phase in (*CLASSIC_PHASES, "backward:1"):
+        press(page, "ArrowRight", phase)
+    slip = by_id(page, ids.SLIP)
+    expect(slip).to_be_visible()
+    for j, name in enumerate(("h1", "h2")):
+        # REFERENCE.md's δ_o through the updated w5⁺..w8⁺, and the correct δ_h through w.
+        w_plus = [ref.UPDATED[f"w{k}"] for k in (5 + j, 7 + j)]
+        through = (ref.DELTAS[1][0] * w_plus[0] + ref.DELTAS[1][1] * w_plus[1]) * ref.DOUT_DNET[0][
+            j
+        ]
+        row = by_id(page, ids.slip("delta", name))
+        expect(row.locator("td")).to_have_text(
+            [nine(through), nine(ref.DELTAS[0][j]), nine(through - ref.DELTAS[0][j])]
+        )
+        assert by_id(page, ids.delta(name)).get_attribute("data-result") == nine(through)
+    e = by_id(page, ids.slip("e", "after")).locator("td")
+    expect(e).to_have_text(["", "", ""])  # not before the update
+    press(page, "ArrowRight", "update")
+    expect(e).to_have_text(["0.291027924", "0.291027774", "1.50211843×10⁻⁷"])
+    assert shown(page, ids.E_AFTER) == "0.291027924"
+    expect(by_id(page, "e-after-correct")).to_contain_text("0.291027774")
     assert all_local(requests_made, server)
