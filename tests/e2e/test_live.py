@@ -85,13 +85,15 @@ def test_a_new_user_builds_2_8_8_1_on_the_spiral_and_trains_it_live_from_the_pag
     choose(page, "data.generator", "spiral")
     choose(page, "optimizer", "adam")
     choose(page, "schedule", "cosine")
-    size = by_id(page, ids.field("batch_size", "table"))
-    with page.expect_response(re.compile(r"/edit$")):
-        size.fill("10")
-        size.press("Tab")
+    for name, value in (("batch_size", "10"), ("learning_rate", "0.03")):  # Adam's η, not 0.5
+        field = by_id(page, ids.field(name, "table"))
+        with page.expect_response(re.compile(r"/edit$")):
+            field.fill(value)
+            field.press("Tab")
     state = api(page, server, "")
     assert (state["optimizer"]["name"], state["schedule"]["name"]) == ("adam", "cosine")
     assert state["batch_size"] == 10 and len(state["data"]["inputs"]) == 200
+    assert state["learning_rate"] == 0.03
 
     page.locator("#train-unit").select_option("epochs")
     page.locator("#iterations").fill("5")
