@@ -3,13 +3,17 @@ short δ, Adam's update written with its terms and its state in the table of wei
 gradient check, the classic slip beside the correct iteration, the decision boundary
 and the downloads; every figure the page shows equal to the API's."""
 
+import json
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import Page, expect
 
 from app.view import ids, numbers
 from tests import reference as ref
 from tests.e2e.test_page import all_local, by_id, nine, open_lab, press, shown
+from tests.test_export import needs_torch
 
 CLASSIC_PHASES = ("forward:1", "forward:2", "loss", "backward:2")
 
@@ -129,3 +133,30 @@ def test_the_slip_is_set_beside_the_correct_iteration(page, server, requests_mad
     assert shown(page, ids.E_AFTER) == "0.291027924"
     expect(by_id(page, "e-after-correct")).to_contain_text("0.291027774")
     assert all_local(requests_made, server)
+
+
+@needs_torch
+def test_the_downloaded_pytorch_script_prints_the_page_s_numbers(page, server, tmp_path):
+    """Frameworks' PyTorch script, downloaded from the page and run: its ∂E/∂w and w⁺ are
+    the ones the page's table shows, digit for digit."""
+    open_lab(page, server)
+    for phase in (*CLASSIC_PHASES, "backward:1"):
+        press(page, "ArrowRight", phase)
+    with page.expect_download() as download:  # the next iteration: the one on show
+        by_id(page, "export-pytorch").click()
+    press(page, "ArrowRight", "update")  # the table shows its ∂E/∂w and w⁺
+    script = tmp_path / "iteration.py"
+    download.value.save_as(script)
+    printed = subprocess.run(
+        [sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert printed.returncode == 0, printed.stderr
+    got = json.loads(printed.stdout)
+    for name, (l, j, i) in (("w1", (0, 0, 0)), ("w5", (1, 0, 0)), ("w8", (1, 1, 1))):
+        row = by_id(page, ids.grad_row(name)).locator("td")
+        assert shown_cell(row, 4) == numbers.fmt(got["weight_grads"][l][j][i], 9)
+        assert shown_cell(row, 6) == numbers.fmt(got["weights"][l][j][i], 9)
+
+
+def shown_cell(cells, k: int) -> str:
+    return cells.nth(k).text_content().strip()
