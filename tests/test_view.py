@@ -5,6 +5,7 @@ each is compared with the reference figure rounded the same way.
 """
 
 import html
+import math
 import re
 
 import pytest
@@ -216,10 +217,10 @@ def test_the_fields_on_the_graph_lie_inside_it_apart_and_clear_of_the_neurons(la
         assert all(apart(numbers_box, box) for box in boxes), key
 
 
-def test_on_the_full_page_a_small_networks_every_number_has_a_field_on_the_graph():
-    for layers in ARCHITECTURES:
-        if max(layers) > 3 or len(layers) > 4:  # up to 3 wide, 2 hidden layers
-            continue
+def test_on_the_full_page_the_classic_networks_every_number_has_a_field_on_the_graph():
+    # A larger network keeps in the table the fields of each layer pair that cannot all sit
+    # beside their edges, clear of every edge and number (see layout.layout).
+    for layers in [(2, 2, 2), (1, 1)]:
         data = {"layers": list(layers), "inputs": [0.1] * layers[0], "targets": [0.5] * layers[-1]}
         s = at("ready", data)
         on_graph = {p.field.name for p in build(s, Prefs(), "en").overlay.fields}
@@ -230,8 +231,38 @@ def test_on_the_full_page_a_small_networks_every_number_has_a_field_on_the_graph
         assert on_graph == {*s.state.network.param_names(), *inputs, *targets}, layers
 
 
+def _crosses(box, start, end, clear: float) -> bool:
+    """Whether the segment from start to end passes within `clear` of the box (sampled)."""
+    x0, y0, x1, y1 = box
+    for k in range(201):
+        x = start[0] + (end[0] - start[0]) * k / 200
+        y = start[1] + (end[1] - start[1]) * k / 200
+        if x0 - clear < x < x1 + clear and y0 - clear < y < y1 + clear:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("present", [False, True])
+@pytest.mark.parametrize("layers", ARCHITECTURES)
+def test_no_field_and_no_number_covers_an_edge(layers, present):
+    g = layout.layout(layers, present)
+    boxes = list(g.fields.values()) + [layout.values_box(g, layers, key) for key in g.values]
+    for l in range(len(layers) - 1):
+        for j in range(layers[l + 1]):
+            end = g.neurons[(l + 1, j)]
+            starts = [(g.neurons[(l, i)], g.radius) for i in range(layers[l])]
+            for start, r in [*starts, (g.bias_nodes[l], g.bias_radius)]:
+                # The visible part: outside the two discs.
+                length = math.dist(start, end)
+                a = [start[k] + (end[k] - start[k]) * r / length for k in (0, 1)]
+                b = [end[k] - (end[k] - start[k]) * g.radius / length for k in (0, 1)]
+                for box in boxes:
+                    assert not _crosses(box, a, b, layout.CLEAR - 0.5), (l, j, box)
+
+
 def test_a_picture_is_made_wider_for_its_fields_but_not_too_wide_to_read():
-    assert layout.layout((2, 2, 2)).width == layout.layout((2, 2, 2), True).width == 1000
+    assert layout.layout((2, 2, 2)).width <= 1.2 * layout.WIDTH
+    assert layout.layout((2, 2, 2), True).width == layout.WIDTH  # 18 px at 1280×720
     for layers in ARCHITECTURES:
         for present in (False, True):
             assert layout.layout(layers, present).width <= layout.MAX_WIDTH
@@ -480,6 +511,9 @@ def test_regions_to_redraw():
     assert "params" in to_redraw(forward, edited, Prefs(), "en")
     assert to_redraw(ready, forward, Prefs(present="on"), "en") == always
     assert "fields" in to_redraw(None, ready, Prefs(present="on"), "en")
+    # Presenting, the graph's fields are the inputs' and the targets' (the weights' do not
+    # fit beside their edges in presentation's type).
+    edited = ops.patch(forward, {"inputs": [0.06, 0.1]})
     assert to_redraw(forward, edited, Prefs(present="on"), "en") == [
         *always[:2],
         "fields",
