@@ -30,7 +30,6 @@ WIDTH = 1000
 MIN_SPACING, COLUMN_HEIGHT = 36, 640
 DETAIL_SPACING = 110  # below this, neurons are drawn by name only
 MAX_LABELLED_EDGES = 24  # per layer pair, above this edges carry no edit field
-LABEL_AT = 0.37  # edge labels sit this far along their edge, from the sending neuron
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,12 @@ class Sizes:
     right: float = 170  # room for the target fields
     max_spacing: float = 190  # the most room between two neurons of a column
     min_spacing: float = DETAIL_SPACING  # the least, when drawn in detail (taller if need be)
-    values_above: bool = False  # room kept above the top neurons for their numbers
     bias_drop: float = 85  # from the lowest neuron down to the bias nodes
-    bias_label_at: float = 0.3  # bias-edge fields near their bias node, below the others
     legend: float = 1  # the legend's scale; above 1, its ticks get a row of their own
     legend_gap: float = 60  # from the bias nodes down to the legend
     legend_height: float = 50
     name_font: float = 16  # the name beside a weight's field
+    column_room: float = 1.0  # columns with fields between them: this many fields apart
 
 
 # Widths of text, in em, as drawn in the widest common sans-serif (DejaVu Sans): a digit
@@ -83,12 +81,11 @@ PRESENT = Sizes(
     field_height=42,
     top=20,
     left=150,
-    right=215,
-    max_spacing=210,
-    min_spacing=200,  # a wide column's fields and numbers in large type: a taller picture
-    values_above=True,
-    bias_drop=180,  # the lower hidden neurons' numbers
-    bias_label_at=0.2,
+    right=250,  # the target fields, and the lowest output's numbers below it to the right
+    max_spacing=250,
+    column_room=1.2,
+    min_spacing=250,  # a wide column's fields and numbers in large type: a taller picture
+    bias_drop=240,  # the lower neurons' numbers, then the bias fields
     legend=1.55,
     legend_gap=45,
     legend_height=105,
@@ -142,36 +139,17 @@ class Geometry:
     leaders: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
 
-# A picture whose fields cannot all sit clear is drawn wider, by these factors in turn
-# (at most MAX_WIDTH: any wider and its type is too small to read); if that is not
-# enough, the layer pair with the most edges keeps its fields in the table only, and so
-# on until the rest sit clear.
-WIDER = (1.0, 1.2, 1.4)
+# The most a picture is drawn wide (any wider and its type is too small to read): beyond
+# it, the layer pair with the most edges keeps its fields in the table only, and so on.
 MAX_WIDTH = 1.4 * WIDTH
 
 
 @lru_cache(maxsize=256)
 def layout(layers: tuple[int, ...], present: bool = False) -> Geometry:
-    g = _layout(layers, present, 1.0, None)
-    labelled = list(g.labelled)
-    while any(labelled):
-        clear = []  # the pictures whose fields all sit clear, however many numbers do
-        for widen in WIDER:
-            g = _layout(layers, present, widen, tuple(labelled))
-            if g.width > MAX_WIDTH:
-                break
-            g, covered = _place(g, layers)
-            if covered == 0:
-                clear.append(g)
-                if len(g.values) == len(_numbered(layers)):
-                    break
-        if clear:
-            return max(clear, key=lambda g: len(g.values))  # the first of the most complete
-        # The pair with the most edges keeps its fields in the table only (of two alike,
-        # the first: the one the backward pass reaches last).
-        pairs = [(m * n, -k) for k, (m, n) in enumerate(zip(layers, layers[1:])) if labelled[k]]
-        labelled[-max(pairs)[1]] = False
-    return _place(_layout(layers, present, 1.0, tuple(labelled)), layers)[0]
+    """The picture of a network of these layers: where everything goes (see the module's
+    docstring). Closed-form but for a greedy choice among a few places per field and per
+    neuron's numbers (`_place`): a few milliseconds for any shape."""
+    return _place(_layout(layers, present), layers)
 
 
 def _numbered(layers: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -179,11 +157,10 @@ def _numbered(layers: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(l, j) for l in range(1, len(layers)) for j in range(layers[l])]
 
 
-def _layout(
-    layers: tuple[int, ...], present: bool, widen: float, labelled: tuple[bool, ...] | None
-) -> Geometry:
-    """The picture with its columns `widen` times as far apart as they need be, fields on
-    the edges of the `labelled` layer pairs (by default, of each that has few enough)."""
+def _layout(layers: tuple[int, ...], present: bool) -> Geometry:
+    """The neurons and bias nodes, with columns far enough apart for the fields of each
+    layer pair that has them (those with few enough edges, while the picture stays
+    narrower than MAX_WIDTH)."""
     depth = len(layers) - 1
     widest = max(layers)
     sizes = PRESENT if present else PAGE
@@ -194,29 +171,34 @@ def _layout(
     radius = min(32.0, spacing * 0.36)
     # Without fields on the graph, no room is kept for them at the sides.
     left, right = (sizes.left, sizes.right) if detail else (60, 60)
-    if labelled is None:
-        labelled = tuple(detail and m * n <= MAX_LABELLED_EDGES for m, n in zip(layers, layers[1:]))
-    # Columns evenly apart, but wider apart where a pair's fields need the room.
+    pairs = list(zip(layers, layers[1:]))
+    labelled = [detail and m * n <= MAX_LABELLED_EDGES for m, n in pairs]
     even = (WIDTH - left - right) / depth
     longest = weight_name(layers, depth - 1, layers[-1] - 1, layers[-2] - 1)
-    room = field_width(sizes, longest) + 2 * (radius + PAD)
-    columns = [max(even, room) * widen if fields else even for fields in labelled]
-    xs = [left + sum(columns[:l]) for l in range(depth + 1)]
+    # A pair with fields: room for two of them side by side between the two columns'
+    # discs (one near each end of an edge), more where the columns are tall (steep edges).
+    room = sizes.column_room * (field_width(sizes, longest) + 2 * (radius + PAD))
+
+    def columns() -> list[float]:
+        wide = [room * (m + n) / 4 if on else 0.0 for on, (m, n) in zip(labelled, pairs)]
+        return [max(even, w) for w in wide]
+
+    while left + sum(columns()) + right > MAX_WIDTH:
+        k = max((m * n, k) for k, (m, n) in enumerate(pairs) if labelled[k])[1]
+        labelled[k] = False
+    gaps = columns()
+    xs = [left + sum(gaps[:l]) for l in range(depth + 1)]
     width = round(xs[-1] + right)
+    # In detail, room above the top neurons for their numbers (an output's four lines);
+    # otherwise, half a spacing.
+    tall = (4 * VALUE_LINE + 0.35) * sizes.values
+    top = sizes.top + (radius + NUMBERS_GAP + tall if detail else spacing / 2)
     neurons = {}
     for l, n in enumerate(layers):
         for j in range(n):
-            y = sizes.top + spacing * ((widest - n) / 2 + j + 0.5)
+            y = top + spacing * ((widest - n) / 2 + j)
             neurons[(l, j)] = (xs[l], y)
-    # Presentation puts the top hidden neurons' numbers above them: all of the picture moves
-    # down to make room for them.
-    hidden = [neurons[(l, 0)][1] for l in range(1, depth)]
-    tall = (4 * VALUE_LINE + 0.35) * sizes.values  # an output's four numbers
-    need = radius + 8 + tall if detail and sizes.values_above else 0
-    down = max(0.0, need - min(hidden, default=need))
-    if down:
-        neurons = {key: (x, y + down) for key, (x, y) in neurons.items()}
-    bias_y = down + sizes.top + spacing * widest + (sizes.bias_drop if detail else 30)
+    bias_y = top + spacing * (widest - 1) + (sizes.bias_drop if detail else spacing / 2 + 30)
     # In detail, each bias node between the column it belongs to and the one it feeds (as
     # in the tutorial's figure): its edges rise steeply, leaving room under the neurons.
     shift = BIAS_SHIFT if detail else 0.0
@@ -234,7 +216,7 @@ def _layout(
         bias_nodes=bias_nodes,
         bias_radius=radius * 0.7,
         legend_y=legend_y,
-        labelled=labelled,
+        labelled=tuple(labelled),
         inputs=(),
         targets=(),
         fields={},
@@ -271,49 +253,62 @@ def values_box(g: Geometry, layers, key, v: Values | None = None) -> Box:
 # field or number covers any part of an edge's colour.
 CLEAR = 8.0
 BIAS_SHIFT = 0.7
-# Where along its edge a field may sit (as a fraction from the sending end), nearest the
-# preferred place first; how much further from the edge than it need be, nearest first.
-ALONG = tuple(sorted((k * 0.03 for k in range(-15, 20)), key=abs))
-FARTHER = (0.0, 6.0, 16.0, 30.0, 50.0)
-ALONG_, FARTHER_ = np.array(ALONG), np.array(FARTHER)
+NUMBERS_GAP = 20.0  # between a neuron's disc and its numbers: above, clear of a field over an edge
 LEADER = 3.0  # a field farther than this from its edge is joined to it by a leader
+# Where a field may go, best first: at each of these fractions along its edge (from the
+# sending end), on either side of it, just clear of its stroke or a little farther; last,
+# on its edge (it then covers its own edge there, never another's).
+ALONG = (0.5, 0.35, 0.65, 0.22, 0.78, 0.12, 0.88)
+FARTHER = (0.0, 0.7)  # in fields' heights
+SIDES = (1.0, -1.0)  # 1: the side of the normal (−dy, dx), above a rising edge
+FIELD_PLACES = len(ALONG) * len(SIDES) * len(FARTHER) + 1
+# A neuron's numbers: above or below it (centred, then shifted aside), then beside it.
+NUMBER_PLACES = 8
+# What a place costs: crossing another edge, covering its own, overlapping anything placed
+# (per unit of area); a place's rank breaks ties.
+CROSSED, OWN, OVER = 1e4, 5e3, 1e6
 
 
-def _segments(g: Geometry, layers: tuple[int, ...]) -> np.ndarray:
+def _segments(g: Geometry, layers: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
     """Every edge's visible part, as rows of x, y, dx, dy, t0, t1 (the part from t0 to t1
-    of start + t·(dx, dy) lies outside the two discs it joins)."""
-    rows = []
+    of start + t·(dx, dy) lies outside the two discs it joins), and its parameter's name."""
+    rows, names = [], []
     for l in range(len(layers) - 1):
         for j in range(layers[l + 1]):
             end = g.neurons[(l + 1, j)]
-            starts = [(g.neurons[(l, i)], g.radius) for i in range(layers[l])]
-            for start, r in [*starts, (g.bias_nodes[l], g.bias_radius)]:
+            starts = [
+                (weight_name(layers, l, j, i), g.neurons[(l, i)], g.radius)
+                for i in range(layers[l])
+            ]
+            starts.append((bias_name(l, j), g.bias_nodes[l], g.bias_radius))
+            for name, start, r in starts:
                 dx, dy = end[0] - start[0], end[1] - start[1]
                 length = math.hypot(dx, dy)
                 rows.append((*start, dx, dy, r / length, 1 - g.radius / length))
-    return np.array(rows)
+                names.append(name)
+    return np.array(rows), names
 
 
 def _crossed(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """How many edges cross each box (within CLEAR of it): the visible part of each
-    segment clipped to the box grown by CLEAR (Liang–Barsky)."""
+    """Whether each edge crosses each box (comes within CLEAR of it), boxes × edges: the
+    visible part of each edge clipped to the box grown by CLEAR (Liang–Barsky)."""
     b = boxes[:, None, :]
     x, y, dx, dy, t0, t1 = (segments[None, :, k] for k in range(6))
-    lo, hi = np.broadcast_to(t0, (len(boxes), len(segments))), t1 + 0 * b[..., 0]
-    lo, hi = lo.copy(), hi.copy()
+    shape = (len(boxes), len(segments))
+    lo, hi = np.broadcast_to(t0, shape).copy(), np.broadcast_to(t1, shape).copy()
     for p, q in (
         (-dx, x - (b[..., 0] - CLEAR)),
         (dx, b[..., 2] + CLEAR - x),
         (-dy, y - (b[..., 1] - CLEAR)),
         (dy, b[..., 3] + CLEAR - y),
     ):
-        p = np.broadcast_to(p, lo.shape)
+        p = np.broadcast_to(p, shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = q / p
         lo = np.where(p < 0, np.maximum(lo, r), lo)
         hi = np.where(p > 0, np.minimum(hi, r), hi)
         hi = np.where((p == 0) & (q < 0), -1.0, hi)
-    return (lo <= hi).sum(axis=1)
+    return lo <= hi
 
 
 def _overlap(boxes: np.ndarray, taken: list[Box]) -> np.ndarray:
@@ -339,29 +334,19 @@ def _inside(boxes: np.ndarray, bounds: Box) -> np.ndarray:
     )
 
 
-@dataclass
-class _Item:
-    """Something to place (a neuron's numbers or a field) and where it may go, best first,
-    with what each place would cover: edges (fixed), and what has been placed so far."""
+def _place(g: Geometry, layers: tuple[int, ...]) -> Geometry:
+    """The geometry with the numbers by the neurons and the fields placed: each at the
+    first of its few places (`_value_spots`, `_field_spots`) that crosses no edge and
+    covers nothing placed before it, or else at the one that costs least (see CROSSED);
+    never over anything placed (a field with no such place is in the table only, a
+    neuron's numbers in its title only, as they are where no place is clear of the edges).
 
-    key: object
-    boxes: np.ndarray
-    cost: np.ndarray  # an edge crossed counts as much as a whole field; outside, infinite
-
-    def clear(self) -> np.ndarray:
-        return np.flatnonzero(self.cost == 0)
-
-
-def _place(g: Geometry, layers: tuple[int, ...]) -> tuple[Geometry, float]:
-    """The geometry with the numbers by the neurons and the fields placed clear of the
-    edges and of one another where they can be, and how much the fields cover (a
-    neuron's numbers that cannot sit clear are left out: they are in its title).
-
-    The most constrained first (the fewest clear places left), each at its first clear
-    place: a greedy packing that, unlike placing them in a fixed order, rarely takes the
-    only place another needed."""
+    The numbers first (they have fewest places), then the fields, those with the fewest
+    places clear of the edges first; each place is weighed once against the edges and
+    once against what is placed, so the work is FIELD_PLACES per field and NUMBER_PLACES
+    per neuron (see `evaluated`)."""
     if not g.detail:  # names only: no numbers, no fields on the graph
-        return g, 0.0
+        return g
     s, r, h = g.sizes, g.radius, g.sizes.field_height
     inputs, targets = [], []
     for j in range(layers[0]):
@@ -377,100 +362,107 @@ def _place(g: Geometry, layers: tuple[int, ...]) -> tuple[Geometry, float]:
     for x, y in g.bias_nodes.values():
         b = g.bias_radius + PAD
         taken.append((x - b, y - b, x + b, y + b))
-    segments = _segments(g, layers)
+    segments, names = _segments(g, layers)
+    own_edge = {name: k for k, name in enumerate(names)}
     bounds = (0.0, 0.0, float(g.width), g.legend_y - 10)
 
-    items: list[_Item] = []
-    spots: dict[object, list] = {}  # a neuron's Values, or a field's feet on its edge
+    def cost(boxes: np.ndarray, own: int | None = None) -> np.ndarray:
+        """What each place costs against the edges and the bounds (the fixed part)."""
+        crossed = _crossed(boxes, segments)
+        mine = np.zeros(len(boxes))
+        if own is not None:
+            mine, crossed[:, own] = crossed[:, own] * OWN, False
+        c = CROSSED * crossed.sum(axis=1) + mine + np.arange(len(boxes)) * 1e-3
+        return np.where(_inside(boxes, bounds), c, math.inf)
 
-    def add(key, boxes: np.ndarray, places: list) -> None:
-        cost = _overlap(boxes, taken) + 1e4 * _crossed(boxes, segments)
-        items.append(_Item(key, boxes, np.where(_inside(boxes, bounds), cost, math.inf)))
-        spots[key] = places
+    def choose(boxes: np.ndarray, fixed: np.ndarray) -> int | None:
+        """The place that costs least, if it overlaps nothing placed."""
+        over = _overlap(boxes, taken)
+        k = int(np.argmin(fixed + OVER * over))
+        return None if over[k] > 0 or fixed[k] == math.inf else k
 
+    values: dict[tuple[int, int], Values] = {}
     for key in _numbered(layers):
-        places = _value_spots(g, layers, key)
-        add(key, np.array([values_box(g, layers, key, v) for v in places]), places)
+        spots = _value_spots(g, layers, key)
+        boxes = np.array([values_box(g, layers, key, v) for v in spots])
+        fixed = cost(boxes)
+        k = choose(boxes, fixed)
+        if k is None or fixed[k] >= CROSSED:  # no place clear of the edges: in its title only
+            continue
+        values[key] = spots[k]
+        taken.append(tuple(boxes[k].tolist()))
+
+    items = []
     for l in range(len(layers) - 1):
         if not g.labelled[l]:
             continue
         for j in range(layers[l + 1]):
             end = g.neurons[(l + 1, j)]
-            edges = [
-                (weight_name(layers, l, j, i), g.neurons[(l, i)], LABEL_AT)
-                for i in range(layers[l])
-            ]
-            edges.append((bias_name(l, j), g.bias_nodes[l], s.bias_label_at))
-            for name, start, at in edges:
-                boxes, feet = _field_spots(g, name, start, end, at)
-                add(name, boxes, feet)
-
-    values: dict[tuple[int, int], Values] = {}
+            edges = [(weight_name(layers, l, j, i), g.neurons[(l, i)]) for i in range(layers[l])]
+            edges.append((bias_name(l, j), g.bias_nodes[l]))
+            for name, start in edges:
+                boxes, feet = _field_spots(g, name, start, end)
+                fixed = cost(boxes, own_edge[name])
+                items.append((int((fixed < 1).sum()), len(items), name, boxes, feet, fixed))
     fields: dict[str, Box] = {}
     leaders: dict[str, tuple[float, float, float, float]] = {}
-    covered = 0.0
-    while items:
-        item = min(items, key=lambda item: len(item.clear()))  # the first of the fewest
-        items.remove(item)
-        clear = item.clear()
-        numbers = isinstance(item.key, tuple)
-        if len(clear):
-            k = int(clear[0])
-        elif numbers:
-            continue  # no room: not drawn
-        else:
-            k = int(np.argmin(item.cost))
-            covered += float(item.cost[k])
-        box = tuple(item.boxes[k].tolist())
-        for other in items:
-            other.cost += _overlap(other.boxes, [box])
-        if numbers:
-            values[item.key] = spots[item.key][k]
+    for _, _, name, boxes, feet, fixed in sorted(items, key=lambda item: item[:2]):
+        k = choose(boxes, fixed)
+        if k is None:  # no place clear of what is placed: in the table only
             continue
-        fields[item.key] = box
-        foot = spots[item.key][k]
+        box = tuple(boxes[k].tolist())
+        fields[name] = box
+        taken.append(box)
+        foot = feet[k]
         near = (min(max(foot[0], box[0]), box[2]), min(max(foot[1], box[1]), box[3]))
         if math.dist(foot, near) > LEADER:
-            leaders[item.key] = (*foot, *near)
+            leaders[name] = (*foot, *near)
     placed = replace(g, values=values, inputs=tuple(inputs), targets=tuple(targets))
-    return replace(placed, fields=fields, leaders=leaders), covered
+    return replace(placed, fields=fields, leaders=leaders)
+
+
+def evaluated(g: Geometry, layers: tuple[int, ...]) -> int:
+    """How many places `_place` weighs for this picture: bounded by its construction."""
+    fields = sum((m + 1) * n for on, m, n in zip(g.labelled, layers, layers[1:]) if on and g.detail)
+    return FIELD_PLACES * fields + NUMBER_PLACES * len(_numbered(layers)) * g.detail
 
 
 def _value_spots(g: Geometry, layers, key) -> list[Values]:
-    """Where a neuron's numbers may go, best first: below or above it, centred, then
-    shifted aside; then beside it; each a little farther off in turn."""
+    """Where a neuron's numbers may go, best first (NUMBER_PLACES of them): above it for
+    the top half of a column, else below, centred, then shifted to either side; then the
+    other way; then beside it, to the right and to the left."""
     (x, y), r = g.neurons[key], g.radius
     x0, y0, x1, y1 = values_box(g, layers, key, Values(0, 0, "middle", False))
     wide, tall = x1 - x0, y1 - y0
-    output = key[0] == len(layers) - 1
-    spots = []
-    for gap in (4.0, 14.0, 28.0, 50.0, 80.0):
-        for shift in (0.0, 0.1, -0.1, 0.2, -0.2, 0.3, -0.3, 0.4, -0.4, 0.5, -0.5):
-            dx = shift * wide
-            below = Values(x + dx, y + r + gap, "middle", False)
-            above = Values(x + dx, y - r - gap - tall, "middle", True)
-            spots += [below, above] if output or key[1] >= layers[key[0]] / 2 else [above, below]
-        for dy in (-0.5, 0.0, -1.0):
-            spots.append(Values(x + r + gap + 4, y + r * 0.3 + dy * tall, "start", False))
-            spots.append(Values(x - r - gap - 4, y + r * 0.3 + dy * tall, "end", False))
-    return spots
+    shift = wide / 2 - r / 4  # the box's edge a little past the neuron's centre
+    # Above, centred first (nothing comes from above a column's top neuron); below, to the
+    # right first (the bias edges rise to a column from its lower left).
+    high = y - r - NUMBERS_GAP - tall
+    above = [Values(x + dx, high, "middle", True) for dx in (0, shift, -shift)]
+    below = [Values(x + dx, y + r + NUMBERS_GAP, "middle", False) for dx in (shift, 0, -shift)]
+    upper = key[1] < layers[key[0]] / 2
+    aside = [
+        Values(x + r + NUMBERS_GAP, y - tall / 2, "start", False),
+        Values(x - r - NUMBERS_GAP, y - tall / 2, "end", False),
+    ]
+    return ([*above, *below[:1]] if upper else [*below, *above[:1]]) + aside
 
 
-def _field_spots(g: Geometry, name: str, start, end, at: float):
-    """Where a field may go beside its edge, best first: next to the edge (just clear of
-    its stroke, on either side) at each place along it in turn, then farther off. With
-    each box, the point of the edge it labels."""
+def _field_spots(g: Geometry, name: str, start, end):
+    """Where a field may go beside its edge, best first (FIELD_PLACES of them): at each
+    fraction along it (ALONG), on either side, just clear of its stroke, then a little
+    farther; last, centred on it. With each box, the point of the edge it labels."""
     h, w = g.sizes.field_height, field_width(g.sizes, name)
     dx, dy = end[0] - start[0], end[1] - start[1]
     length = math.hypot(dx, dy)
-    nx, ny = -dy / length, dx / length  # a normal (pointing up on a rising edge)
+    nx, ny = -dy / length, dx / length
     reach = (w * abs(nx) + h * abs(ny)) / 2 + CLEAR  # from the box's centre to the edge
-    t = np.unique(np.clip(at + ALONG_, 0.06, 0.94))
-    t, side, farther = (a.ravel() for a in np.meshgrid(t, (-1.0, 1.0), FARTHER_, indexing="ij"))
-    order = np.lexsort((side, np.abs(t - at), farther))  # nearest the edge, then along
-    t, side, farther = t[order], side[order], farther[order]
+    t, side, farther = (
+        a.ravel() for a in np.meshgrid(np.array(ALONG), SIDES, FARTHER, indexing="ij")
+    )
+    t, side, off = np.append(t, ALONG[0]), np.append(side, 0.0), np.append(farther, 0.0)
     fx, fy = start[0] + t * dx, start[1] + t * dy
-    cx = fx + side * nx * (reach + farther)
-    cy = fy + side * ny * (reach + farther)
+    cx = fx + side * nx * (reach + off * h)
+    cy = fy + side * ny * (reach + off * h)
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
     return boxes, list(zip(fx.tolist(), fy.tolist()))

@@ -113,20 +113,28 @@ def test_the_classic_network_at_every_phase(page, server, artifacts, screen, pre
             press(page, "ArrowRight", phase)
         mode = "present" if present else "page"
         m = measure(page, artifacts, f"2-2-2-{mode}-{screen}-{phase.replace(':', '')}")
-        assert m["found"] == NOTHING, phase
+        if present:
+            # In presentation's large type some fields lie over another edge (the picture
+            # cannot grow wider and keep 18 px); none over another field or a number.
+            assert {k: v for k, v in m["found"].items() if k not in ("own", "field")} == {
+                k: [] for k in ("label", "overlap", "overflow")
+            }, phase
+        else:
+            assert m["found"] == NOTHING, phase
         assert m["edges"] == 12
+        # Every parameter's field on the graph, and every neuron's numbers once computed.
+        assert m["fields"] == 12 + 2 + 2, phase
+        assert m["numbers"] == {"ready": 0, "forward:1": 2}.get(phase, 4), phase
         smallest.append(m["smallest"])
     if present:
         # Read from the back of a room: 18 px at 1280×720, and larger on a larger screen.
         assert min(smallest) >= (18 if screen == "1280x720" else 18 * 1.3), smallest
     else:
         assert min(smallest) >= 10, smallest
-        # Every parameter of the classic network has its field on the graph.
-        expect(page.locator("#graph-fields .field-box.edge")).to_have_count(12)
 
 
 @pytest.mark.parametrize("screen", SCREENS)
-@pytest.mark.parametrize("layers", ["2-3-2", "2-8-8-1", "16-16-16-16-16-16-16-16"])
+@pytest.mark.parametrize("layers", ["2-3-2", "2-2-2-2", "2-8-8-1", "16-16-16-16-16-16-16-16"])
 def test_larger_networks_are_legible(page, server, artifacts, screen, layers):
     page.set_viewport_size(dict(zip(("width", "height"), SCREENS[screen])))
     open_lab(page, server)
@@ -137,8 +145,20 @@ def test_larger_networks_are_legible(page, server, artifacts, screen, layers):
     for k in range(depth, 0, -1):
         press(page, "ArrowRight", f"backward:{k}")
     m = measure(page, artifacts, f"{layers}-{screen}")
-    assert m["found"] == NOTHING
+    # No field or number over another, none over a neuron's name; the numbers clear of
+    # every edge. (A field may lie over another edge here: see the README.)
+    assert {k: m["found"][k] for k in ("label", "overlap", "overflow")} == {
+        "label": [],
+        "overlap": [],
+        "overflow": [],
+    }
+    if layers == "16-16-16-16-16-16-16-16":
+        assert m["found"] == NOTHING
     assert m["smallest"] >= 9.5, m["smallest"]  # the largest network's numbers in their discs
+    if layers in ("2-3-2", "2-2-2-2"):  # every parameter's field on the graph
+        sizes = [int(n) for n in layers.split("-")]
+        params = sum((m + 1) * n for m, n in zip(sizes, sizes[1:]))
+        expect(page.locator("#graph-fields .field-box.edge")).to_have_count(params)
     if layers == "2-3-2":  # drawn in detail: most neurons' numbers by them
         assert m["numbers"] >= 4
     expect(by_id(page, ids.GRAPH).locator(".edge")).to_have_count(m["edges"])

@@ -180,8 +180,7 @@ def test_an_edge_shows_its_chain_rule_by_mouse_and_by_keyboard(page, server, req
     assert all_local(requests_made, server)
 
 
-# The rendered size in px of a neuron's name, a number by a neuron and a field on the graph
-# (presenting, an input's or a target's: the weights' fields do not fit beside their edges):
+# The rendered size in px of a neuron's name, a number by a neuron and a weight's field:
 # the font size in SVG units times the graph's scale (the smaller of width's and height's:
 # the picture is fitted whole into its box).
 RENDERED_SIZES = """() => {
@@ -193,7 +192,7 @@ RENDERED_SIZES = """() => {
     return {
         name: px(document.querySelector('#graph .node.hidden .name')),
         value: px(document.querySelector('#graph .node.hidden .values')),
-        field: px(document.querySelector('#graph-fields .field-box input')),
+        field: px(document.querySelector('#graph-fields .field-box.edge input')),
         legend: px(document.querySelector('#graph .legend text:last-child'))
             * document.querySelector('#graph .legend').transform.baseVal[1].matrix.a,
     };
@@ -231,7 +230,7 @@ def test_presentation_mode_fits_1280x720_at_every_phase(page, server, requests_m
             assert page.evaluate(OVERFLOWING, "#" + ids.EXPLAIN) == []
             sizes = page.evaluate(RENDERED_SIZES)
             assert min(sizes.values()) >= 18, sizes  # read from the back of a classroom
-    # After the update, every field on the graph shows all its digits, inside its box.
+    # After the update, every weight's field shows all nine digits, inside its box.
     cut = page.evaluate(
         """() => [...document.querySelectorAll('#graph-fields foreignObject')]
             .map(box => [box, box.querySelector('input')])
@@ -346,16 +345,14 @@ def test_other_small_networks_are_drawn_with_nothing_covered(page, server, layer
     page.locator("#new-layers").fill(layers)
     page.locator("#btn-new").click()
     expect(page.locator("#new-layers")).to_have_value("2-2-2")  # a new page
-    # These networks keep their weights' fields in the table (they do not all fit beside
-    # their edges): w1 is edited there, before presenting hides the table.
-    w1 = by_id(page, ids.field("w1", "table"))
+    if present:
+        page.keyboard.press("p")
+        expect(page.locator(".page.present")).to_have_count(1)
+    w1 = by_id(page, ids.field("w1", "graph"))
     w1.fill("-0.00380982365")  # longer than most: drawn in smaller type, all of it shown
     with page.expect_response(lambda r: r.url.endswith("/edit") and r.ok):
         w1.press("Tab")
     page.locator("body").click(position={"x": 5, "y": 700})
-    if present:
-        page.keyboard.press("p")
-        expect(page.locator(".page.present")).to_have_count(1)
     depth = len(layers.split("-")) - 1
     for phase in [f"forward:{k}" for k in range(1, depth + 1)] + ["loss"]:
         press(page, "ArrowRight", phase)
