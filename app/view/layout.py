@@ -2,10 +2,11 @@
 
 Columns from the inputs (left) to the outputs (right); the neurons of a column centred
 on one another; in detail, each layer's bias node below, between the column it belongs
-to and the one it feeds. Room is left on the left for the input fields and on the right
-for the targets. Small networks are drawn in detail (numbers by each neuron, an edit
-field beside each edge); larger ones only by name (or, where a name does not fit its
-disc, by its number under the column's name), with the values in each element's title.
+to and the one it feeds. Room is left on the left for the input fields (presenting, they
+sit above the inputs) and on the right for the targets. Small networks are drawn in
+detail (numbers by each neuron, an edit field beside each edge); larger ones only by name
+(or, where a name does not fit its disc, by its number under the column's name), with the
+values in each element's title.
 
 Presentation mode has its own sizes (`PRESENT`): the graph is shown larger there and
 read from the back of a room, so its text and its edit fields grow with it.
@@ -41,6 +42,8 @@ class Sizes:
     field_font: float = 16  # the edit fields' text
     edge_field: float = 156  # width of a weight's field: its name and its value
     side_field: float = 132  # width of an input's or a target's field
+    inputs_above: bool = False  # each input's field above its neuron, not left of it
+    input_field: float = 110  # the width of an input's field above its neuron
     field_height: float = 30
     top: float = 30  # above the first neurons
     left: float = 130  # room for the input fields
@@ -48,6 +51,7 @@ class Sizes:
     max_spacing: float = 190  # the most room between two neurons of a column
     min_spacing: float = DETAIL_SPACING  # the least, when drawn in detail (taller if need be)
     bias_drop: float = 85  # from the lowest neuron down to the bias nodes
+    bias_shift: float = 0.7  # how far each bias node lies from its column to the next one
     legend: float = 1  # the legend's scale; above 1, its ticks get a row of their own
     legend_gap: float = 60  # from the bias nodes down to the legend
     legend_height: float = 50
@@ -70,22 +74,28 @@ VALUE_LINE = 1.15  # the numbers by a neuron: one line per value, 1.15 em apart
 
 
 PAGE = Sizes(max_spacing=230, bias_drop=160)
-# At 1280×720 the graph is drawn at about 0.74 px a unit: names, numbers and fields of
-# 25 units are 18 px, and a weight's field holds its name and nine digits.
+# At 1280×720 the graph (three fifths of the width, lab.css) is drawn at about 0.74 px a
+# unit: names, numbers and fields of 25 units are 18.5 px, and a weight's field holds its
+# name and nine digits. For that the classic network's picture is 1000 units wide: the
+# inputs' fields sit above the inputs, the columns just far enough apart for a hidden
+# neuron's numbers between the bias edges, which rise steeply (bias_shift).
 PRESENT = Sizes(
     font=25,
     values=25,
     field_font=25,
     edge_field=244,
     side_field=175,
+    inputs_above=True,
+    input_field=110,  # 4.4 em (lab.css)
     field_height=42,
     top=20,
-    left=150,
+    left=90,  # half an input's field; a field's room left of where the inputs' edges cross
     right=250,  # the target fields, and the lowest output's numbers below it to the right
     max_spacing=250,
-    column_room=1.2,
+    column_room=1.025,
     min_spacing=250,  # a wide column's fields and numbers in large type: a taller picture
-    bias_drop=240,  # the lower neurons' numbers, then the bias fields
+    bias_drop=220,  # the lower neurons' numbers, then the bias fields
+    bias_shift=0.75,  # the bias edges steep: room for a hidden neuron's numbers below it
     legend=1.55,
     legend_gap=45,
     legend_height=105,
@@ -201,7 +211,7 @@ def _layout(layers: tuple[int, ...], present: bool) -> Geometry:
     bias_y = top + spacing * (widest - 1) + (sizes.bias_drop if detail else spacing / 2 + 30)
     # In detail, each bias node between the column it belongs to and the one it feeds (as
     # in the tutorial's figure): its edges rise steeply, leaving room under the neurons.
-    shift = BIAS_SHIFT if detail else 0.0
+    shift = sizes.bias_shift if detail else 0.0
     bias_nodes = {l: (xs[l] + shift * (xs[l + 1] - xs[l]), bias_y) for l in range(depth)}
     legend_y = bias_y + sizes.legend_gap
     return Geometry(
@@ -252,7 +262,6 @@ def values_box(g: Geometry, layers, key, v: Values | None = None) -> Box:
 # (palette.MAX_WIDTH) and half the selected edge's halo (.hit, 16 units), so that no
 # field or number covers any part of an edge's colour.
 CLEAR = 8.0
-BIAS_SHIFT = 0.7
 NUMBERS_GAP = 20.0  # between a neuron's disc and its numbers: above, clear of a field over an edge
 LEADER = 3.0  # a field farther than this from its edge is joined to it by a leader
 # Where a field may go, best first: at each of these fractions along its edge (from the
@@ -351,6 +360,10 @@ def _place(g: Geometry, layers: tuple[int, ...]) -> Geometry:
     inputs, targets = [], []
     for j in range(layers[0]):
         x, y = g.neurons[(0, j)]
+        if s.inputs_above:
+            w = s.input_field
+            inputs.append((x - w / 2, y - r - 8 - h, x + w / 2, y - r - 8))
+            continue
         right = x - r - 8
         inputs.append((max(0.0, right - s.side_field), y - h / 2, right, y + h / 2))
     for j in range(layers[-1]):
