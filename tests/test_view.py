@@ -5,12 +5,13 @@ each is compared with the reference figure rounded the same way.
 """
 
 import html
+import math
 import re
 
 import pytest
 
 from app import session as ops
-from app.engine import weight_name
+from app.engine import bias_name, weight_name
 from app.view import Invalid, Prefs, build, ids, layout, mathml, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
 from app.view.lab import REGIONS, Fold, to_redraw
@@ -216,22 +217,90 @@ def test_the_fields_on_the_graph_lie_inside_it_apart_and_clear_of_the_neurons(la
         assert all(apart(numbers_box, box) for box in boxes), key
 
 
-def test_on_the_full_page_a_small_networks_every_number_has_a_field_on_the_graph():
+@pytest.mark.parametrize("present", ["off", "on"])
+@pytest.mark.parametrize("layers", [(2, 2, 2), (2, 3, 2), (2, 2, 2, 2), (1, 1)])
+def test_a_small_networks_every_number_has_a_field_on_the_graph(layers, present):
+    # Presenting, 2-3-2 is too tall and wide for all its fields in large type (one bias
+    # field is in the table).
+    if present == "on" and layers not in [(2, 2, 2), (2, 2, 2, 2), (1, 1)]:
+        return
+    data = {"layers": list(layers), "inputs": [0.1] * layers[0], "targets": [0.5] * layers[-1]}
+    s = at("ready", data)
+    on_graph = {p.field.name for p in build(s, Prefs(present=present), "en").overlay.fields}
+    inputs = {ids.neuron_name(layers, 0, j) for j in range(layers[0])}
+    targets = {f"target_{ids.neuron_name(layers, len(layers) - 1, j)}" for j in range(layers[-1])}
+    assert on_graph == {*s.state.network.param_names(), *inputs, *targets}, layers
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_every_neuron_of_the_classic_network_shows_its_numbers(present):
+    g = layout.layout((2, 2, 2), present)
+    assert set(g.values) == {(1, 0), (1, 1), (2, 0), (2, 1)}
+
+
+def _crosses(box, start, end, clear: float) -> bool:
+    """Whether the segment from start to end passes within `clear` of the box (sampled)."""
+    x0, y0, x1, y1 = box
+    for k in range(201):
+        x = start[0] + (end[0] - start[0]) * k / 200
+        y = start[1] + (end[1] - start[1]) * k / 200
+        if x0 - clear < x < x1 + clear and y0 - clear < y < y1 + clear:
+            return True
+    return False
+
+
+def _covered(layers, present) -> list:
+    """The edges another edge's field or a neuron's numbers comes within CLEAR of."""
+    g = layout.layout(layers, present)
+    boxes = {**g.fields, **{key: layout.values_box(g, layers, key) for key in g.values}}
+    found = []
+    for l in range(len(layers) - 1):
+        for j in range(layers[l + 1]):
+            end = g.neurons[(l + 1, j)]
+            starts = [
+                (weight_name(layers, l, j, i), g.neurons[(l, i)], g.radius)
+                for i in range(layers[l])
+            ]
+            for name, start, r in [*starts, (bias_name(l, j), g.bias_nodes[l], g.bias_radius)]:
+                # The visible part: outside the two discs.
+                length = math.dist(start, end)
+                a = [start[k] + (end[k] - start[k]) * r / length for k in (0, 1)]
+                b = [end[k] - (end[k] - start[k]) * g.radius / length for k in (0, 1)]
+                found += [
+                    (key, name)
+                    for key, box in boxes.items()
+                    if key != name and _crosses(box, a, b, layout.CLEAR - 0.5)
+                ]
+    return found
+
+
+def test_on_the_full_page_no_field_and_no_number_of_the_classic_network_covers_an_edge():
+    assert _covered((2, 2, 2), False) == []
+    # Presenting, and on larger networks, fields may lie over another edge (reported by
+    # tests/e2e/test_graph.py); the numbers by the neurons never do.
     for layers in ARCHITECTURES:
-        if max(layers) > 3 or len(layers) > 4:  # up to 3 wide, 2 hidden layers
-            continue
-        data = {"layers": list(layers), "inputs": [0.1] * layers[0], "targets": [0.5] * layers[-1]}
-        s = at("ready", data)
-        on_graph = {p.field.name for p in build(s, Prefs(), "en").overlay.fields}
-        inputs = {ids.neuron_name(layers, 0, j) for j in range(layers[0])}
-        targets = {
-            f"target_{ids.neuron_name(layers, len(layers) - 1, j)}" for j in range(layers[-1])
-        }
-        assert on_graph == {*s.state.network.param_names(), *inputs, *targets}, layers
+        for present in (False, True):
+            assert [c for c in _covered(layers, present) if isinstance(c[0], tuple)] == []
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [(2, 2, 2), (2, 3, 3, 2), (3, 3, 3, 3), (5,) * 8, (4,) * 8, (16,) * 8, (2, 16, 16, 16, 2)],
+)
+@pytest.mark.parametrize("present", [False, True])
+def test_placing_the_fields_and_numbers_weighs_a_bounded_number_of_places(layers, present):
+    # No search to stall a first render: a fixed few places per field and per neuron, each
+    # weighed once (timed against the classic network in benchmarks/graph.py).
+    g = layout.layout(layers, present)
+    params = sum((m + 1) * n for m, n in zip(layers, layers[1:]))
+    count = layout.evaluated(g, layers)
+    assert count <= layout.FIELD_PLACES * params + layout.NUMBER_PLACES * sum(layers[1:])
+    assert layout.FIELD_PLACES <= 32 and layout.NUMBER_PLACES <= 8
 
 
 def test_a_picture_is_made_wider_for_its_fields_but_not_too_wide_to_read():
-    assert layout.layout((2, 2, 2)).width == layout.layout((2, 2, 2), True).width == 1000
+    assert layout.layout((2, 2, 2)).width <= 1.2 * layout.WIDTH
+    assert layout.layout((2, 2, 2), True).width <= 1.2 * layout.WIDTH  # 18 px at 1280×720
     for layers in ARCHITECTURES:
         for present in (False, True):
             assert layout.layout(layers, present).width <= layout.MAX_WIDTH

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from app.engine import bias_name, weight_name
 from app.view import ids, palette
 from app.view.fields import Field, Fields
-from app.view.layout import Geometry, layout, value_lines
+from app.view.layout import Geometry, Values, fits, layout, value_lines
 from app.view.numbers import fmt
 from app.view.stage import Stage
 
@@ -29,18 +29,28 @@ class Value:
 
 
 @dataclass(frozen=True)
+class Header:
+    """A column's name above it, where its neurons show only their number."""
+
+    text: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
 class Node:
     id: str
     name: str
+    label: str  # drawn in its disc: its name, or, where that does not fit, its number
     kind: str  # input, hidden, output or bias
     x: float
     y: float
     r: float
     values_x: float  # where the values' text is anchored (see values_anchor)
     values_y: float  # the top of the values' text
-    values_anchor: str  # hidden: to the lower left (clear of the edge labels on the right)
+    values_anchor: str  # start, middle or end: where values_x is on the values' lines
     active: bool
-    values: tuple[Value, ...]
+    values: tuple[Value, ...]  # drawn by the neuron where the layout found room, else none
     title: str
 
 
@@ -86,6 +96,7 @@ class Graph:
     detail: bool
     legend_y: float
     nodes: tuple[Node, ...]
+    headers: tuple[Header, ...]
     edges: tuple[Edge, ...]
     legend: Legend
     description: str
@@ -103,11 +114,20 @@ class Placed:
 
 
 @dataclass(frozen=True)
+class Leader:
+    x1: float  # on the edge
+    y1: float
+    x2: float  # on its field's box
+    y2: float
+
+
+@dataclass(frozen=True)
 class Overlay:
     width: int
     height: int
     font: float
     fields: tuple[Placed, ...]
+    leaders: tuple[Leader, ...]  # from a field set apart from its edge to the edge
 
 
 def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = False) -> Graph:
@@ -120,7 +140,14 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
         return Value(ids.value(quantity, name), label, fmt(x, p))
 
     nodes: list[Node] = []
+    headers: list[Header] = []
     for l, n in enumerate(layers):
+        first = ids.neuron_name(layers, l, 0)  # i1, h1, h2_1, o1
+        column = first.split("_")[0] if "_" in first else first[0]
+        folded = not fits(ids.neuron_name(layers, l, n - 1), g.font, g.radius)
+        if folded:  # its name above the column, each neuron's number in its disc
+            x, y = g.neurons[(l, 0)]
+            headers.append(Header(column, x, y - g.radius - 0.7 * g.font))
         kind = "input" if l == 0 else "output" if l == depth else "hidden"
         for j in range(n):
             name = ids.neuron_name(layers, l, j)
@@ -136,12 +163,15 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
             if l > 0 and stage.backward(l):
                 values.append(v("delta", name, "δ", b.deltas[l - 1][j]))
             title = name + "".join(f"\n{val.label} = {val.text}" for val in values)
-            at = g.values[(l, j)]
+            at = g.values.get((l, j))
+            if at is None:  # no room by the neuron: its numbers are in its title only
+                at, values = Values(x, y, "start", False), []
             active = stage.active_layer(l)
             nodes.append(
                 Node(
                     ids.neuron(name),
                     name,
+                    str(j + 1) if folded else name,
                     kind,
                     x,
                     y,
@@ -158,7 +188,10 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
         x, y = g.bias_nodes[l]
         name = ids.bias_node_name(l)
         r = g.bias_radius
-        nodes.append(Node(ids.bias_node(l), name, "bias", x, y, r, x, y, "start", False, (), name))
+        label = name if fits(name, g.font, r) else "b"
+        nodes.append(
+            Node(ids.bias_node(l), name, label, "bias", x, y, r, x, y, "start", False, (), name)
+        )
 
     grads = [*b.weight_grads, *b.bias_grads] if colour == "grad" else [*net.weights, *net.biases]
     largest = max(float(abs(a).max()) for a in grads)
@@ -211,6 +244,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
         g.detail,
         g.legend_y,
         tuple(nodes),
+        tuple(headers),
         tuple(edges),
         legend,
         description,
@@ -219,7 +253,7 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
 
 def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
     """The edit fields on the graph, where the layout put them: each input left of its
-    neuron, each target right of its neuron, each weight and bias on its edge."""
+    neuron, each target right of its neuron, each weight and bias beside its edge."""
     net = stage.current.network
     layers, depth = net.layers, net.depth
     g: Geometry = layout(layers, present)
@@ -247,4 +281,5 @@ def overlay(stage: Stage, fields: Fields, present: bool = False) -> Overlay:
                     "edge",
                     stage.updated and stage.current.training.update_biases,
                 )
-    return Overlay(g.width, g.height, g.sizes.field_font, tuple(placed))
+    leaders = tuple(Leader(*g.leaders[p.field.name]) for p in placed if p.field.name in g.leaders)
+    return Overlay(g.width, g.height, g.sizes.field_font, tuple(placed), leaders)
