@@ -175,7 +175,6 @@ class Live:
     count: int  # the count last asked for, in `unit`
     unit: str
     running: bool
-    first: bool  # trained on a data set, or trained live: the training panels come first
 
 
 @dataclass(frozen=True)
@@ -202,6 +201,7 @@ class Lab:
     params: Params | None
     boundary: str | None  # the decision boundary's key (two inputs only): its picture's URL
     live: Live | None  # the live training's controls
+    first: bool  # trained on a data set, or trained live: the training panels come first
     run: Ran | None  # its progress and loss curve (None before any)
     eta: str | None  # η as shown
     message: str | None
@@ -279,6 +279,7 @@ def build(
         params=draw("params", lambda: _params(stage, fields, t)),
         boundary=draw("boundary", lambda: boundary.key(stage.current)),
         live=draw("live", lambda: _live(session)),
+        first=session.run is not None or session.state.data.data is not None,
         run=draw("run", lambda: _run(session, prefs, t)),
         eta=draw("weights", lambda: fmt(stage.shown.training.learning_rate, prefs.precision)),
         message=message,
@@ -298,9 +299,9 @@ def _live(session: Session, now: float | None = None) -> Live:
     units = ("iterations", "epochs") if data.data is not None else ("iterations",)
     run = session.run
     if run is None:
-        return Live(units, 1000, "iterations", False, data.data is not None)
+        return Live(units, 1000, "iterations", False)
     unit = run.unit if run.unit in units else "iterations"
-    return Live(units, run.count, unit, run.running(time.time() if now is None else now), True)
+    return Live(units, run.count, unit, run.running(time.time() if now is None else now))
 
 
 def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> Ran | None:
