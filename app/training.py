@@ -201,10 +201,13 @@ class Runs:
         self.store = store
         self.clock = clock
         self._tasks: dict[str, asyncio.Task] = {}
+        self._closing = False
 
     async def start(self, id: str, unit: object, count: object, token: str | None) -> Session:
         """Start a live training of network `id`, as its owner: the session with its run."""
         self._tasks = {k: t for k, t in self._tasks.items() if not t.done()}
+        if self._closing:
+            raise _shutting_down()
         if len(self._tasks) >= MAX_RUNS:
             msg = f"the server is running {MAX_RUNS} trainings; try again in {BUSY_RETRY} s"
             raise Refused(unit if unit in ops.UNITS else "unit", msg, 503, BUSY_RETRY)  # type: ignore[arg-type]
@@ -242,7 +245,9 @@ class Runs:
                 try:
                     result = await self.trainer.run(n * ops.work(s.state), train, s.state, n)
                 except Refused as e:
-                    if self.trainer.closed:
+                    # The pool refuses while it closes, and a cancelled wait for it is
+                    # answered by a refusal too (Trainer.run): either way, the server stops.
+                    if self.trainer.closed or self._closing:
                         await self._end(id, run_id, "stopped")
                         return
                     await asyncio.sleep(BUSY_WAIT if e.status == 503 else 0)
@@ -282,6 +287,7 @@ class Runs:
 
     async def close(self) -> None:
         """Stop every run of this process (each writes that it stopped), within seconds."""
+        self._closing = True
         tasks = [t for t in self._tasks.values() if not t.done()]
         for t in tasks:
             t.cancel()

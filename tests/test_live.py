@@ -1,13 +1,14 @@
 """A live training through the API: started, followed, edited, stopped, undone, and cut
 by a restart; its chunks train exactly as one training does."""
 
+import asyncio
 import time
 
 import pytest
 
 from app import session as ops
 from app.main import create_app
-from tests.conftest import app_client
+from tests.conftest import app_client, run_async
 from tests.test_api_training import SPIRAL
 
 
@@ -145,3 +146,32 @@ def test_the_loss_curve_stays_bounded_and_evenly_spaced():
     steps = {b[0] - a[0] for a, b in zip(points, points[1:], strict=False)}
     assert len(curve) <= ops.LIVE_POINTS + 2 and steps == {s.run.stride}
     assert curve[0][0] == 0 and curve[-1][0] == 5000 and s.run.status == "done"
+
+
+def test_closing_mid_chunk_ends_the_run_as_stopped_within_seconds(tmp_path):
+    """The server stopping while a chunk is in the pool: the wait for it is cancelled, and
+    the run's record says it stopped (a restart shows it so)."""
+    from app import training
+    from app.store import Store
+    from app.store.events import LocalBus
+    from app.store.sqlite import SQLiteBackend
+
+    async def scenario() -> tuple[str, float]:
+        store = Store(SQLiteBackend(tmp_path / "lab.db"), LocalBus())
+        trainer = training.Trainer(training.Settings())
+        runs = training.Runs(trainer, store)
+        try:
+            s, token = store.add(ops.create({"preset": "classic"}))
+            await runs.start(s.id, "iterations", 100000, token)
+            while not trainer._pending or store.get(s.id).run.done == 0:  # a chunk in flight
+                await asyncio.sleep(0.01)
+            t0 = time.monotonic()
+            await runs.close()
+            took = time.monotonic() - t0
+            return store.get(s.id).run.status, took
+        finally:
+            trainer.close()
+            store.close()
+
+    status, took = run_async(scenario())
+    assert status == "stopped" and took < 2.5
