@@ -55,6 +55,9 @@ bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.classroom
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 	$(BIN)/python -m benchmarks.knobs  # needs chromium
+	$(BIN)/python -m benchmarks.live
+	$(BIN)/python -m benchmarks.graph
+	$(BIN)/python -m benchmarks.training
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache artifacts
