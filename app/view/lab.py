@@ -581,7 +581,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "live": ("live",),
     "run": ("run",),
 }
-SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain")
+SHOWN_IN_PRESENTATION = ("status", "graph", "fields", "explain", "run")
 ALWAYS = ("status", "graph", "explain")  # what a step or an edit nearly always changes
 OWNERS_ONLY = {"fields", "params", "history"}  # a follower's view changes nothing
 

@@ -104,3 +104,24 @@ def test_a_new_user_builds_2_8_8_1_on_the_spiral_and_trains_it_live_from_the_pag
     assert run["losses"][-1] < run["losses"][0]
     expect(page.locator("#run-e-train")).to_have_text(numbers.fmt(run["losses"][-1], 9))
     expect(page.locator("#boundary-map")).to_be_visible()
+
+
+def test_presenting_a_live_training_shows_its_curve_in_the_explanation_s_place(page, server):
+    owned_spiral(page, server)
+    page.locator("#iterations").fill("100000")
+    page.locator("#btn-train").click()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "running")
+    page.keyboard.press("p")
+    page.locator(".page.present").wait_for()
+    expect(page.locator("#loss-curve")).to_be_visible()
+    expect(by_id(page, ids.EXPLAIN)).to_be_hidden()
+    size = page.locator("#loss-curve .tick").first.evaluate("t => t.getBoundingClientRect().height")
+    assert size >= 15  # the axis labels readable from the back of the room (18 px type)
+    page.keyboard.press("p")  # out of presentation, to stop it
+    page.locator(".page:not(.present)").wait_for()
+    page.locator("#btn-stop").click()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "stopped")
+    page.keyboard.press("p")
+    page.locator(".page.present").wait_for()
+    expect(by_id(page, ids.EXPLAIN)).to_be_visible()  # ended: the explanation is back
+    expect(page.locator("#loss-curve")).to_be_hidden()
