@@ -115,8 +115,13 @@ def test_presenting_a_live_training_shows_its_curve_in_the_explanation_s_place(p
     page.locator(".page.present").wait_for()
     expect(page.locator("#loss-curve")).to_be_visible()
     expect(by_id(page, ids.EXPLAIN)).to_be_hidden()
-    size = page.locator("#loss-curve .tick").first.evaluate("t => t.getBoundingClientRect().height")
-    assert size >= 15  # the axis labels readable from the back of the room (18 px type)
+    # The axis labels readable from the back of the room (18 px type). Read in one go: the
+    # region is swapped at every chunk, and a node read across a swap measures nothing.
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#loss-curve .tick');"
+        " return t !== null && t.getBoundingClientRect().height >= 15; }",
+        timeout=10_000,
+    )
     page.keyboard.press("p")  # out of presentation, to stop it
     page.locator(".page:not(.present)").wait_for()
     page.locator("#btn-stop").click()
