@@ -313,7 +313,7 @@ def _run(session: Session, prefs: Prefs, t: dict, now: float | None = None) -> R
     progress = t["run_progress"].format(done=run.done, total=run.total)
     if state.data.data is not None:
         per = batches_per_epoch(len(state.data.train[0]), state.training.batch_size)
-        progress += " · " + t["run_epoch"].format(n=session.iteration // per)
+        progress += " · " + t["run_epoch"].format(n=(run.start + run.done) // per)
     points = run.curve()
     last = points[-1]
     said = t[f"run_{status}"].format(at=run.diverged_at)
@@ -631,6 +631,8 @@ def changes(
     rest = [r for r in on_show if r not in ALWAYS]
     if typed is None and before.state is after.state:  # a phase step: the same fields
         rest = [r for r in rest if r not in ("fields", "params")]
+    if before.run is after.run and before.state.data is after.state.data:
+        rest = [r for r in rest if r not in ("live", "run")]  # drawn from those alone
     candidates = [r for r in on_show if r in ALWAYS or r in rest]
     new = build(after, prefs, lang, message, invalid, error, candidates, owner)
     old = build(before, prefs, lang, invalid=typed, regions=rest, owner=owner)
