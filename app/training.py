@@ -89,6 +89,7 @@ class Trainer:
             try:
                 future = self._pool.submit(fn, *args)
             except BrokenProcessPool:  # a worker died (killed, out of memory): new workers
+                self._pool.shutdown(wait=False, cancel_futures=True)  # its manager ends
                 self._pool = self._start()
                 future = self._pool.submit(fn, *args)
             try:

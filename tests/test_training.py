@@ -233,3 +233,22 @@ def test_no_training_process_outlives_a_server_killed_with_sigkill():
             if time.monotonic() > deadline:
                 pytest.fail(f"training processes {workers} still running 10 s after SIGKILL")
             time.sleep(0.1)
+
+
+def test_a_worker_killed_is_replaced_and_the_next_training_runs():
+    """A training worker killed (out of memory, an operator): the pool is started afresh
+    rather than answering every later training with an error."""
+    import os
+
+    async def scenario() -> int:
+        trainer = Trainer(Settings())
+        try:
+            await trainer.train(CLASSIC_NET, 1)
+            for p in list(trainer._pool._processes.values()):
+                os.kill(p.pid, signal.SIGKILL)
+            time.sleep(0.5)  # the pool's manager sees it broken
+            return len((await trainer.train(CLASSIC_NET, 3)).losses)
+        finally:
+            trainer.close()
+
+    assert asyncio.run(scenario()) == 3
