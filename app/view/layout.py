@@ -273,9 +273,12 @@ SIDES = (1.0, -1.0)  # 1: the side of the normal (−dy, dx), above a rising edg
 FIELD_PLACES = len(ALONG) * len(SIDES) * len(FARTHER) + 1
 # A neuron's numbers: above or below it (centred, then shifted aside), then beside it.
 NUMBER_PLACES = 8
-# What a place costs: crossing another edge, covering its own, overlapping anything placed
-# (per unit of area); a place's rank breaks ties.
-CROSSED, OWN, OVER = 1e4, 5e3, 1e6
+# What a place costs: crossing another edge (and per part of its visible length covered),
+# covering its own, overlapping anything placed (per unit of area), leaving any edge with
+# more than HIDDEN of its length under fields; a place's rank breaks ties.
+CROSSED, ALONG_COST, OWN, OVER, SHADE = 1e4, 4e4, 5e3, 1e6, 1e5
+HIDDEN = 0.4
+STROKE = 3.0  # half an edge's usual stroke
 
 
 def _segments(g: Geometry, layers: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
@@ -298,18 +301,19 @@ def _segments(g: Geometry, layers: tuple[int, ...]) -> tuple[np.ndarray, list[st
     return np.array(rows), names
 
 
-def _crossed(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """Whether each edge crosses each box (comes within CLEAR of it), boxes × edges: the
-    visible part of each edge clipped to the box grown by CLEAR (Liang–Barsky)."""
+def _covered(boxes: np.ndarray, segments: np.ndarray, clear: float = CLEAR) -> np.ndarray:
+    """How much of each edge's visible part each box covers (comes within `clear` of),
+    boxes × edges, as a fraction of that part; -1 where it does not come near it: the
+    visible part clipped to the box grown by `clear` (Liang–Barsky)."""
     b = boxes[:, None, :]
     x, y, dx, dy, t0, t1 = (segments[None, :, k] for k in range(6))
     shape = (len(boxes), len(segments))
     lo, hi = np.broadcast_to(t0, shape).copy(), np.broadcast_to(t1, shape).copy()
     for p, q in (
-        (-dx, x - (b[..., 0] - CLEAR)),
-        (dx, b[..., 2] + CLEAR - x),
-        (-dy, y - (b[..., 1] - CLEAR)),
-        (dy, b[..., 3] + CLEAR - y),
+        (-dx, x - (b[..., 0] - clear)),
+        (dx, b[..., 2] + clear - x),
+        (-dy, y - (b[..., 1] - clear)),
+        (dy, b[..., 3] + clear - y),
     ):
         p = np.broadcast_to(p, shape)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -317,7 +321,7 @@ def _crossed(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
         lo = np.where(p < 0, np.maximum(lo, r), lo)
         hi = np.where(p > 0, np.minimum(hi, r), hi)
         hi = np.where((p == 0) & (q < 0), -1.0, hi)
-    return lo <= hi
+    return np.where(lo <= hi, (hi - lo) / (t1 - t0), -1.0)
 
 
 def _overlap(boxes: np.ndarray, taken: list[Box]) -> np.ndarray:
@@ -361,8 +365,11 @@ def _place(g: Geometry, layers: tuple[int, ...]) -> Geometry:
     for j in range(layers[0]):
         x, y = g.neurons[(0, j)]
         if s.inputs_above:
+            # Its right end just past the neuron's centre, not centred on it: the room
+            # right of it is the first weight's, whose field sits above its edge.
             w = s.input_field
-            inputs.append((x - w / 2, y - r - 8 - h, x + w / 2, y - r - 8))
+            left = max(0.0, x + 0.6 * r - w)
+            inputs.append((left, y - r - 8 - h, left + w, y - r - 8))
             continue
         right = x - r - 8
         inputs.append((max(0.0, right - s.side_field), y - h / 2, right, y + h / 2))
@@ -379,26 +386,35 @@ def _place(g: Geometry, layers: tuple[int, ...]) -> Geometry:
     own_edge = {name: k for k, name in enumerate(names)}
     bounds = (0.0, 0.0, float(g.width), g.legend_y - 10)
 
-    def cost(boxes: np.ndarray, own: int | None = None) -> np.ndarray:
-        """What each place costs against the edges and the bounds (the fixed part)."""
-        crossed = _crossed(boxes, segments)
+    def cost(boxes: np.ndarray, own: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What each place costs against the edges and the bounds (the fixed part), and
+        how much of each edge it covers (places × edges)."""
+        covered = _covered(boxes, segments)
+        crossed, share = covered >= 0, np.maximum(covered, 0.0)
         mine = np.zeros(len(boxes))
         if own is not None:
-            mine, crossed[:, own] = crossed[:, own] * OWN, False
-        c = CROSSED * crossed.sum(axis=1) + mine + np.arange(len(boxes)) * 1e-3
-        return np.where(_inside(boxes, bounds), c, math.inf)
+            # Its own edge: how much of its stroke it really covers (a field just clear of
+            # its edge touches the CLEAR margin along it, which hides nothing).
+            real = np.maximum(_covered(boxes, segments[own : own + 1], STROKE)[:, 0], 0.0)
+            mine, crossed[:, own], share[:, own] = (real > 0) * OWN, False, real
+        c = CROSSED * crossed.sum(axis=1) + ALONG_COST * share.sum(axis=1) + mine
+        c = c + np.arange(len(boxes)) * 1e-3
+        return np.where(_inside(boxes, bounds), c, math.inf), share
 
-    def choose(boxes: np.ndarray, fixed: np.ndarray) -> int | None:
+    hidden = np.zeros(len(names))  # how much of each edge lies under the fields placed
+
+    def choose(boxes: np.ndarray, fixed: np.ndarray, share=None) -> int | None:
         """The place that costs least, if it overlaps nothing placed."""
         over = _overlap(boxes, taken)
-        k = int(np.argmin(fixed + OVER * over))
+        shade = 0.0 if share is None else ((hidden + share) > HIDDEN).sum(axis=1) * SHADE
+        k = int(np.argmin(fixed + OVER * over + shade))
         return None if over[k] > 0 or fixed[k] == math.inf else k
 
     values: dict[tuple[int, int], Values] = {}
     for key in _numbered(layers):
         spots = _value_spots(g, layers, key)
         boxes = np.array([values_box(g, layers, key, v) for v in spots])
-        fixed = cost(boxes)
+        fixed, _ = cost(boxes)
         k = choose(boxes, fixed)
         if k is None or fixed[k] >= CROSSED:  # no place clear of the edges: in its title only
             continue
@@ -415,14 +431,15 @@ def _place(g: Geometry, layers: tuple[int, ...]) -> Geometry:
             edges.append((bias_name(l, j), g.bias_nodes[l]))
             for name, start in edges:
                 boxes, feet = _field_spots(g, name, start, end)
-                fixed = cost(boxes, own_edge[name])
-                items.append((int((fixed < 1).sum()), len(items), name, boxes, feet, fixed))
+                fixed, share = cost(boxes, own_edge[name])
+                items.append((int((fixed < 1).sum()), len(items), name, boxes, feet, fixed, share))
     fields: dict[str, Box] = {}
     leaders: dict[str, tuple[float, float, float, float]] = {}
-    for _, _, name, boxes, feet, fixed in sorted(items, key=lambda item: item[:2]):
-        k = choose(boxes, fixed)
+    for _, _, name, boxes, feet, fixed, share in sorted(items, key=lambda item: item[:2]):
+        k = choose(boxes, fixed, share)
         if k is None:  # no place clear of what is placed: in the table only
             continue
+        hidden += share[k]
         box = tuple(boxes[k].tolist())
         fields[name] = box
         taken.append(box)
