@@ -48,13 +48,14 @@ class Backward:
     # through ∂E/∂out, which may then be infinite (out rounded to 0 or 1) and unused.
     fused: bool = False
 
-    # Per sample (one sample's, after `at`), made when asked for: a batch needs only δ.
-    @property
+    # Per sample (one sample's, after `at`), made when first asked for (a batch needs only
+    # δ), then kept: a large network's page reads them edge by edge.
+    @cached_property
     def dE_dout_terms(self) -> list[Array]:
         """Shape of weights: [l][j][i] = δ_j · w_ji, the path from neuron i through j."""
         return [d[..., :, None] * w for d, w in zip(self.deltas, self.weights)]
 
-    @property
+    @cached_property
     def weight_grads(self) -> list[Array]:
         """Shape of weights: ∂E/∂w_ji = δ_j · out_i."""
         return [d[..., :, None] * o[..., None, :] for d, o in zip(self.deltas, self.outs)]

@@ -4,7 +4,10 @@ ready → forward:1 … forward:L → loss → backward:L … backward:1 → upd
 update the next iteration's forward:1. Entering `update` applies it.
 """
 
+from functools import cache
 
+
+@cache
 def phases(depth: int) -> tuple[str, ...]:
     """Every phase of an iteration of a network with `depth` non-input layers."""
     return (
@@ -16,6 +19,7 @@ def phases(depth: int) -> tuple[str, ...]:
     )
 
 
+@cache
 def reached(phase: str, depth: int, stage: str) -> bool:
     """Whether `phase` has got as far as `stage` (e.g. "loss" or "backward:2")."""
     order = phases(depth)

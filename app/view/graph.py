@@ -173,11 +173,11 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
                     name,
                     str(j + 1) if folded else name,
                     kind,
-                    x,
-                    y,
-                    g.radius,
-                    at.x,
-                    at.top(len(values), value_lines(layers, l), g.sizes.values),
+                    round(x, 2),
+                    round(y, 2),
+                    round(g.radius, 2),
+                    round(at.x, 2),
+                    round(at.top(len(values), value_lines(layers, l), g.sizes.values), 2),
                     at.anchor,
                     active,
                     tuple(values),
@@ -190,7 +190,17 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
         r = g.bias_radius
         label = name if fits(name, g.font, r) else "b"
         nodes.append(
-            Node(ids.bias_node(l), name, label, "bias", x, y, r, x, y, "start", False, (), name)
+            Node(
+                ids.bias_node(l),
+                name,
+                label,
+                "bias",
+                *(round(c, 2) for c in (x, y, r, x, y)),
+                "start",
+                False,
+                (),
+                name,
+            )
         )
 
     grads = [*b.weight_grads, *b.bias_grads] if colour == "grad" else [*net.weights, *net.biases]
@@ -205,8 +215,20 @@ def build(stage: Stage, colour: str, selected: str, t: dict, present: bool = Fal
             s = palette.stroke(grad if colour == "grad" else value, largest)
             style, sign = s.style, s.sign
         active, chosen, bias = stage.active_edges(l), name == selected, name[0] == "b"
+        x1, y1, x2, y2 = (round(c, 2) for c in (*start, *end))
         return Edge(
-            ids.edge(name), name, *start, *end, style, sign, active, chosen, bias, "\n".join(lines)
+            ids.edge(name),
+            name,
+            x1,
+            y1,
+            x2,
+            y2,
+            style,
+            sign,
+            active,
+            chosen,
+            bias,
+            "\n".join(lines),
         )
 
     shown = stage.shown.network
