@@ -14,7 +14,7 @@ from app import session as ops
 from app.engine import bias_name, weight_name
 from app.view import Invalid, Prefs, build, ids, layout, mathml, numbers, palette, prefs, text
 from app.view.formulas import MAX_TERMS
-from app.view.lab import REGIONS, Fold, to_redraw
+from app.view.lab import MAX_NEURONS, REGIONS, Fold, to_redraw
 from tests import reference as ref
 
 
@@ -605,9 +605,15 @@ def test_a_layers_formulas_are_one_conversion_however_wide():
 
     assert conversions(16) == conversions(6)  # both beyond MAX_TERMS: sums written with Σ
     data = {"layers": [2, 16, 16, 2], "inputs": [1, 0], "targets": [0, 1]}
-    view = build(at("backward:1", data), Prefs(), "en")
+    view = build(at("backward:1", data), Prefs(table="on"), "en")  # every δ, as asked for
     for name, shown in (("h1_1", "δh1,1="), ("h1_16", "δh1,16="), ("h2_16", "δh2,16=")):
         assert plain(formula(view, ids.delta(name)).lines[0].math).startswith(shown)
+    # Folded (a large network's default), each layer's first few, and how many more.
+    folded = build(at("backward:1", data), Prefs(), "en").deltas
+    assert [len(s.formulas) for s in folded] == [2, MAX_NEURONS, MAX_NEURONS]
+    assert [s.more for s in folded] == [None] + [text.TEXT["en"]["more_deltas"].format(n=12)] * 2
+    explained = build(at("backward:2", data), Prefs(), "en").explanation.sections[0]
+    assert len(explained.formulas) == MAX_NEURONS and "12 more" in explained.more
 
 
 def test_a_number_longer_than_its_field_is_drawn_smaller_and_redrawn_once_typed():

@@ -47,6 +47,11 @@ class Step:
 
 
 MAX_LISTED = 16  # longer lists of gradients or updates are cut, the rest are in the table
+# The explanation writes out this many neurons of a layer (net and out, or δ); the rest are
+# computed the same way, and their numbers are in the graph's tooltips and the δ panel. A
+# side panel of 16 neurons' formulas is read by nobody, and laying out its MathML took half
+# of a 2-16-16-16-2 step's time in the browser.
+MAX_NEURONS = 4
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,9 @@ MAX_TABLE_ROWS = 100  # a larger network's table of weights is folded unless ask
 
 @dataclass(frozen=True)
 class Fold:
-    """A large network's table of weights, shown only when asked for: its thousands of
-    cells would make every step slow to swap in and lay out."""
+    """A large network's table of weights and full δ panel, shown only when asked for: its
+    thousands of cells, and hundreds of formulas, would make every step slow to swap in and
+    lay out (folded, the δ panel writes MAX_NEURONS of each layer)."""
 
     count: int  # its rows, one a parameter
     shown: bool
@@ -269,7 +275,7 @@ def build(
         graph=draw("graph", lambda: build_graph(stage, colour, selected, t, present)),
         overlay=draw("fields", lambda: overlay(stage, fields, present)),
         explanation=draw("explain", lambda: _explanation(stage, it, t)),
-        deltas=draw("deltas", lambda: _deltas(stage, it, t)),
+        deltas=draw("deltas", lambda: _deltas(stage, it, t, fold is not None and not fold.shown)),
         rows=draw("weights", lambda: _rows(stage, with_state) if not fold or fold.shown else ()),
         fold=fold,
         state_columns=draw("weights", lambda: columns),
@@ -375,24 +381,29 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
     phase, layers, depth = stage.phase, stage.shown.network.layers, stage.depth
     title = phase_label(phase, depth, t)
     kind, _, k = phase.partition(":")
+    shown = min(layers[int(k)] if k else 0, MAX_NEURONS)
+    rest = layers[int(k)] - shown if k else 0
+    more = t["more_neurons"].format(n=rest) if rest > 0 else None
     if kind == "forward":
         l = int(k) - 1
-        formulas = [f for j in range(layers[l + 1]) for f in (it.net(l, j), it.out(l, j))]
-        return Explanation(title, t["ex_forward"].format(k=k), (Section(title, tuple(formulas)),))
+        formulas = [f for j in range(shown) for f in (it.net(l, j), it.out(l, j))]
+        section = Section(title, tuple(formulas), more=more)
+        return Explanation(title, t["ex_forward"].format(k=k), (section,))
     if kind == "loss":
         formulas = [it.loss(j) for j in range(layers[-1])] + [it.e_total()]
         return Explanation(title, t["ex_loss"], (Section(title, tuple(formulas)),))
     if kind == "backward":
         l = int(k) - 1
         deltas = tuple(
-            it.delta(l, j, True, ids.explain_item("delta", it.name(l + 1, j)))
-            for j in range(layers[l + 1])
+            it.delta(l, j, True, ids.explain_item("delta", it.name(l + 1, j))) for j in range(shown)
         )
         grads = [partial(it.grad, l, j, i) for j in range(layers[l + 1]) for i in range(layers[l])]
         if stage.shown.training.update_biases:
             grads += [partial(it.bias_grad, l, j) for j in range(layers[l + 1])]
         text = t["ex_backward_output" if int(k) == depth else "ex_backward_hidden"]
-        return Explanation(title, text, (Section("δ", deltas), _listed("∂E/∂w", grads, t)))
+        return Explanation(
+            title, text, (Section("δ", deltas, more=more), _listed("∂E/∂w", grads, t))
+        )
     if kind == "update":
         formulas = [it.update_rule]
         formulas += [
@@ -411,19 +422,22 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
     return Explanation(title, t["ex_ready"], ())
 
 
-def _deltas(stage: Stage, it: Iteration, t: dict) -> tuple[Section, ...]:
-    """Every non-input neuron's δ, layer by layer from the output back (the order computed)."""
+def _deltas(stage: Stage, it: Iteration, t: dict, folded: bool = False) -> tuple[Section, ...]:
+    """Every non-input neuron's δ, layer by layer from the output back (the order computed);
+    folded, the first MAX_NEURONS of each layer."""
     layers, depth = stage.shown.network.layers, stage.depth
     sections = []
     for layer in range(depth, 0, -1):
         revealed = stage.backward(layer)
+        shown = min(layers[layer], MAX_NEURONS) if folded else layers[layer]
         formulas = tuple(
-            it.delta(layer - 1, j, revealed, ids.delta(it.name(layer, j)))
-            for j in range(layers[layer])
+            it.delta(layer - 1, j, revealed, ids.delta(it.name(layer, j))) for j in range(shown)
         )
         title = phase_label(f"backward:{layer}", depth, t)
         pending = None if revealed else t["deltas_pending"]
-        sections.append(Section(title, formulas, layer, pending))
+        rest = layers[layer] - shown
+        more = t["more_deltas"].format(n=rest) if rest else None
+        sections.append(Section(title, formulas, layer, pending, more))
     return tuple(sections)
 
 

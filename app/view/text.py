@@ -79,7 +79,11 @@ TEXT: dict[str, dict[str, str]] = {
         "col_new": "w⁺",
         "fixed": "fixed",
         "more": "… and {n} more in the table of weights.",
-        "table_show": "Show the table of all {n} parameters (each step is then slower)",
+        "more_neurons": "… and {n} more neurons of this layer, each the same way (their"
+        " numbers are in the graph's tooltips and the δ panel).",
+        "table_show": "Show the table of all {n} parameters and every δ (each step is then slower)",
+        "more_deltas": "… and {n} more of this layer: show the table of weights (below) for"
+        " every δ.",
         "table_hide": "Hide the table (quicker steps)",
         "chain": "The chain rule for one parameter",
         "chain_choose": "Parameter",
@@ -330,7 +334,9 @@ TEXT: dict[str, dict[str, str]] = {
         "col_new": "w⁺",
         "fixed": "不更新",
         "more": "……其余 {n} 个见权重表。",
-        "table_show": "显示全部 {n} 个参数的表（每一步会变慢）",
+        "more_neurons": "……本层其余 {n} 个神经元算法相同（数值见图中各神经元的提示和 δ 面板）。",
+        "table_show": "显示全部 {n} 个参数的表和每个 δ（每一步会变慢）",
+        "more_deltas": "……本层其余 {n} 个：显示下方的权重表即可看到每个 δ。",
         "table_hide": "隐藏此表（步进更快）",
         "chain": "某个参数的链式法则",
         "chain_choose": "参数",
