@@ -18,7 +18,7 @@ from app.view.layout import Geometry, Values, fits, layout, value_lines
 from app.view.numbers import fmt
 from app.view.stage import Stage
 
-NEUTRAL = "stroke:var(--neutral);stroke-width:2"
+NEUTRAL = ""  # a pending edge is grey by its class (lab.css): no style of its own to parse
 
 
 @dataclass(frozen=True)
