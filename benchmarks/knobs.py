@@ -12,7 +12,9 @@ for a phase step (→) and for a settings change made with the keyboard in its l
 
 Each figure is a median with the 90th percentile in brackets, and beside it its ratio to
 the classic network's phase step of the same run: the machine's speed drifts from one
-minute to the next (two shared cores), and a ratio within one run drifts far less.
+minute to the next (two shared cores), and a ratio within one run drifts far less. Last, a
+peer on the classic page: a key press whose htmx request is the no-op `GET /healthz`,
+its answer swapped into a span (the floor under every figure: key, request, htmx, frame).
 "Painted" is benchmarks/page.py's: the first task after the frame that follows htmx's swap.
 
     .venv/bin/python -m benchmarks.knobs [--rounds N]
@@ -100,6 +102,33 @@ def changes(page, name: str, n: int) -> list[float]:
     return times
 
 
+# A peer on the same page: a key press whose htmx request is the no-op `GET /healthz`, its
+# few bytes swapped into a span of their own. What every answer costs at least (the key, the
+# request and its answer, htmx, a frame): the floor under the figures above, on this
+# machine at this minute.
+NOOP = """() => {
+    if (document.getElementById('noop')) return;
+    const span = document.createElement('span'); span.id = 'noop-answer';
+    const button = document.createElement('button'); button.id = 'noop';
+    button.setAttribute('hx-get', '/healthz');
+    button.setAttribute('hx-target', '#noop-answer');
+    button.setAttribute('hx-swap', 'innerHTML');
+    button.textContent = 'no-op';
+    document.body.append(button, span);
+    htmx.process(button);
+}"""
+
+
+def noops(page, n: int) -> list[float]:
+    page.evaluate(NOOP)
+    times = []
+    for _ in range(n):
+        page.wait_for_function(IDLE)
+        page.locator("#noop").focus()
+        times.append(timed(page, lambda: page.keyboard.press("Enter")))
+    return times
+
+
 def cell(xs: list[float], peer: float) -> str:
     median, p90 = statistics.median(xs), statistics.quantiles(xs, n=10)[-1]
     return f"{median:.1f} ms ({p90:.1f}) ×{median / peer:.2f}"
@@ -119,6 +148,9 @@ def main() -> None:
             for name in selects:
                 changes(page, name, 2)
                 figures[label][f"{name} (↓/↑)"] = changes(page, name, n)
+            if label == "classic 2-2-2":
+                noops(page, 2)
+                floor = noops(page, n)
             context.close()
         browser.close()
     peer = statistics.median(figures["classic 2-2-2"]["phase step (→)"])
@@ -129,6 +161,7 @@ def main() -> None:
     for label, actions in figures.items():
         for action, xs in actions.items():
             print(f"| {label} | {action} | {cell(xs, peer)} |")
+    print(f"| classic 2-2-2 | no-op (Enter: htmx GET /healthz) | {cell(floor, peer)} |")
 
 
 if __name__ == "__main__":
