@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import compile_path
 
 from app import api, docs, logs, pages, ratelimit, settings, training
@@ -58,6 +59,11 @@ def create_app(config: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc loads from a CDN
     )
     # The last added is the outermost: headers on every answer, the 403 and 413 included.
+    # Pages and answers compressed for browsers that take gzip, at the fastest level (a
+    # step's 24 KB of HTML to 4.5 KB in 0.15 ms): a class's Wi-Fi carries every follower's
+    # copy. Not the event stream (Starlette leaves text/event-stream alone), nor htmx and
+    # its extension, which are served pre-compressed.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
     app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(OriginCheck)
     app.add_middleware(SecurityHeaders)

@@ -202,3 +202,27 @@ def test_a_form_content_type_sent_to_the_api_from_elsewhere_is_refused(client, c
 def test_json_calls_to_the_api_need_no_origin(client, classic):
     r = client.post(f"/api/networks/{classic}/step", json={}, headers={"Origin": ""})
     assert r.status_code == 200
+
+
+# Compression
+
+
+def test_pages_and_answers_are_compressed_for_a_browser_that_takes_gzip(client, classic):
+    r = client.get(f"/n/{classic}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert r.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in r.headers["Vary"]
+    assert int(r.headers["Content-Length"]) * 3 < len(r.content)  # the client unpacked it
+    plain = client.get(f"/n/{classic}", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.text == r.text
+    step = client.post(
+        f"/n/{classic}/next", headers={"Accept-Encoding": "gzip", "HX-Request": "true"}
+    )
+    assert step.status_code == 200 and step.headers["Content-Encoding"] == "gzip"
+    assert 'id="graph"' in step.text
+
+
+def test_what_is_served_compressed_already_is_not_compressed_twice(client):
+    r = client.get("/vendor/htmx.min.js", headers={"Accept-Encoding": "gzip"})
+    assert (
+        r.headers["Content-Encoding"] == "gzip" and r.headers["Content-Encoding"].count("gzip") == 1
+    )
+    assert not r.content.startswith(b"\x1f\x8b") and b"htmx" in r.content[:2000]
