@@ -33,6 +33,7 @@ import contextlib
 import gzip
 import os
 import random
+import re
 import resource
 import signal
 import socket
@@ -65,13 +66,13 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(
-        self, method: str, path: str, token: str = "", body: bytes = b""
+        self, method: str, path: str, token: str = "", body: bytes = b"", extra: str = ""
     ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n{auth}"
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n{auth}{extra}"
             # As a browser or an HTTP library asks: the server's compression is in the figures.
             "Accept-Encoding: gzip\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -155,15 +156,49 @@ class Run:
         self.calls = {k: Calls() for k in ("owner step", "student step", "no-op")}
 
 
+def saw(run: Run, upto: int, since: int, now: float) -> None:
+    """A follower has seen every version after `since` up to `upto`, at `now`."""
+    for v in range(since + 1, upto + 1):
+        seen = run.seen.setdefault(v, Seen())
+        seen.count += 1
+        seen.last = max(seen.last, now)
+
+
+VERSION = re.compile(rb'data-version="(\d+)"')
+
+
 async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None:
-    """One follower: reads the event stream and notes when it first saw each version."""
+    """One follower: reads the event stream and notes when it first saw each version; with
+    `--pages`, as the page's follow.js does: after an event newer than the lab it shows, it
+    fetches the lab (one fetch at a time, again if a newer event came meanwhile), and has
+    seen a version when that answer arrives."""
     id = run.owner[0]
     try:
         reader, writer = await asyncio.open_connection(HOST, run.port)
     except OSError:
         run.follower_errors += 1
         return
-    newest = 0
+    newest, shown, fetching = 0, 0, None
+    page = Connection(run.port)
+
+    async def fetch() -> None:
+        nonlocal shown
+        while newest > shown and not done.is_set():
+            try:
+                status, body = await page.request(
+                    "GET", f"/n/{id}", extra="HX-Request: true\r\nAccept: text/html\r\n"
+                )
+            except Broken:
+                run.follower_errors += 1
+                return
+            found = VERSION.search(body)
+            if status != 200 or found is None:
+                run.follower_errors += 1
+                return
+            version = int(found.group(1))
+            saw(run, version, shown, clock())
+            shown = max(shown, version)
+
     try:
         writer.write(
             f"GET /api/networks/{id}/events HTTP/1.1\r\nHost: {HOST}:{run.port}\r\n"
@@ -202,16 +237,20 @@ async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None
                     run.connected += 1
                     if run.connected == run.args.followers:
                         opened.set()
-                for v in range(newest + 1, version + 1):
-                    seen = run.seen.setdefault(v, Seen())
-                    seen.count += 1
-                    seen.last = max(seen.last, now)
+                    shown = version  # the page opened on this version
+                if not run.args.pages:
+                    saw(run, version, newest, now)
                 newest = max(newest, version)
+                if run.args.pages and newest > shown and (fetching is None or fetching.done()):
+                    fetching = asyncio.create_task(fetch())
     except (OSError, asyncio.IncompleteReadError, ValueError, Broken):
         if not done.is_set():
             run.follower_errors += 1
     finally:
         writer.close()
+        page.close()
+        if fetching is not None:
+            fetching.cancel()
 
 
 async def owner(run: Run, until: float) -> None:
@@ -362,7 +401,8 @@ def report(run: Run) -> bool:
     args = run.args
     store = "Redis" if args.redis else "SQLite"
     print(
-        f"{args.followers} followers of 1 owner stepping {args.rate}/s, {args.students} students "
+        f"{args.followers} followers ({'each page fetching the lab' if args.pages else 'events'})"
+        f" of 1 owner stepping {args.rate}/s, {args.students} students "
         f"stepping ({f'{args.pace}/s each' if args.pace else 'flat out'}) and calling the no-op "
         f"in alternating {args.round} s rounds, {args.seconds} s; "
         f"{args.workers} uvicorn worker(s), {store}, {os.cpu_count()} cores shared with the clients"
@@ -463,6 +503,11 @@ def main() -> None:
     p.add_argument("--round", type=float, default=2.5, help="seconds per step/no-op round")
     p.add_argument(
         "--pace", type=float, default=0.0, help="each student's requests a second (0: flat out)"
+    )
+    p.add_argument(
+        "--pages",
+        action="store_true",
+        help="followers fetch the lab after each event, as the page does (default: events only)",
     )
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     p.add_argument("--redis", default="", help="REDIS_URL for the server (default SQLite)")

@@ -193,6 +193,32 @@ def test_a_network_outlives_its_store(stores):
     assert again.previous is not None and again.initial.to_data() == s.initial.to_data()
 
 
+def test_a_backend_tells_a_documents_version_alone(store):
+    s, _ = store.add(classic())
+    assert store.backend.version(s.id) == store.backend.read(s.id)[0] == s.version
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert store.backend.version(s.id) == store.backend.read(s.id)[0] == s.version + 1
+    assert store.backend.version("nobody") is None
+
+
+def test_a_copy_at_hand_is_not_read_again_while_current(stores):
+    """Every follower's page asks after each change: the version alone is read while the
+    cached copy is the current one; a change through another store is read whole; a network
+    deleted through another store is gone."""
+    mine, theirs = stores(), stores()
+    s, _ = mine.add(classic())
+    mine.get(s.id)
+    reads = []
+    read = mine.backend.read
+    mine.backend.read = lambda id: reads.append(id) or read(id)
+    assert mine.get(s.id).version == s.version and reads == []
+    theirs.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert mine.get(s.id).phase == "forward:1" and reads == [s.id]
+    theirs.delete(s.id)
+    with pytest.raises(UnknownSession):
+        mine.get(s.id)
+
+
 def test_only_the_version_read_is_changed_when_asked(store):
     s, _ = store.add(classic())
     store.update(s.id, lambda s: (next_phase(s), None), "next")

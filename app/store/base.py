@@ -76,6 +76,11 @@ class Backend(Protocol):
         """(version, document), or None."""
         ...
 
+    def version(self, id: str) -> int | None:
+        """The document's version alone, or None: a cached copy of that version need not be
+        read again (every follower's page asks after each change)."""
+        ...
+
     def write(
         self,
         id: str,
@@ -178,19 +183,24 @@ class Store:
     # Reading
 
     def get(self, id: str) -> Session:
-        found = self.backend.read(id) if len(id) <= 64 else None
-        if found is None:
+        if len(id) > 64:
             raise UnknownSession(id)
-        version, raw = found
-        now = self._clock()
         with self._guard:
             cached = self._cache.get(id)
             if cached:
                 self._cache.move_to_end(id)
-        if cached and cached[0].version == version:
+        # With a copy at hand, its version is asked first: the document (with its history)
+        # is read only when that copy is stale.
+        version = self.backend.version(id) if cached else None
+        if cached and version == cached[0].version:
             session, touched, state = cached
         else:
+            found = self.backend.read(id) if cached is None or version is not None else None
+            if found is None:
+                raise UnknownSession(id)
+            version, raw = found
             session, touched, state = document.decode(raw, version), 0.0, None
+        now = self._clock()
         if now - touched > min(3600.0, self._ttl / 10):  # used: renew its expiry, not too often
             self.backend.touch(id, self._ttl)
             touched = now

@@ -165,6 +165,10 @@ class RedisBackend:
         version, doc = self.client.hmget(self._keys(id)[0], ["v", "doc"])
         return None if version is None or doc is None else (int(version), doc)
 
+    def version(self, id: str) -> int | None:
+        version = self.client.hget(self._keys(id)[0], "v")
+        return None if version is None else int(version)
+
     def write(
         self,
         id: str,

@@ -94,6 +94,10 @@ class SQLiteBackend:
         row = self._db().execute("SELECT version, doc FROM networks WHERE id = ?", (id,)).fetchone()
         return None if row is None else (row[0], bytes(row[1]))
 
+    def version(self, id: str) -> int | None:
+        row = self._db().execute("SELECT version FROM networks WHERE id = ?", (id,)).fetchone()
+        return None if row is None else row[0]
+
     def write(
         self,
         id: str,
