@@ -8,8 +8,10 @@ the whole page for a display preference. Without JavaScript the buttons still wo
 a POST answers with a redirect back to the page.
 """
 
+import gzip
 import threading
 import time
+from functools import cached_property
 from typing import Annotated
 from urllib.parse import quote
 
@@ -207,15 +209,20 @@ def fork(id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.get("/n/{id}", name="lab")
-def lab(id: str, request: Request, store: StoreDep) -> Response:
+async def lab(id: str, request: Request, store: StoreDep) -> Response:
     try:
-        session = store.get(id)
+        session = await store.call(store.get, id)
     except UnknownSession:
         return _gone(request)
     name = "lab.html" if _htmx(request) else "index.html"
     if request.headers.get("HX-Target") == ids.PAGE:
         name = "page.html"
-    response = _render(request, session, name)
+    # A follower's page after a change: the lab drawn once already is answered here, with
+    # no hop to a worker thread (every follower's page asks at once); anything to draw, in
+    # a worker thread, off the event loop.
+    response = _drawn(request, session, name) or await run_in_threadpool(
+        _render, request, session, name
+    )
     if owns(session, _token(request)):
         response.set_cookie(NETWORK_COOKIE, id, max_age=YEAR, httponly=True, samesite="lax")
     return response
@@ -544,23 +551,47 @@ def _render(
     status: int = 200,
     before: tuple[Session, view.Invalid | None] | None = None,
     only: list[str] | None = None,
-) -> HTMLResponse:
+) -> Response:
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
     owner = owns(session, _token(request))
     followed = name == "lab.html" or (name == "changes.html" and only and before is None)
     if followed and not owner and message is None and invalid is None:
-        body = _followed(session, name, chosen, lang, only)
-    else:
-        extra = _share(request, session, lang) if name in ("index.html", "page.html") else None
-        body = html(
-            session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
-        )
-    headers = {
-        "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
-        "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
-    }
-    return HTMLResponse(body, status_code=status, headers=headers)
+        return _answer(request, _followed(session, name, chosen, lang, only))
+    extra = _share(request, session, lang) if name in ("index.html", "page.html") else None
+    body = html(
+        session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
+    )
+    return HTMLResponse(body, status_code=status, headers=_HEADERS)
+
+
+_HEADERS = {
+    "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
+    "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
+}
+
+
+def _drawn(request: Request, session: Session, name: str) -> Response | None:
+    """The answer to a follower's page if its lab is drawn already (see `_followed`)."""
+    if name != "lab.html" or owns(session, _token(request)):
+        return None
+    chosen = _prefs(request)
+    key = _followed_key(session, name, chosen, _lang(request, chosen), None)
+    with _DRAWN:
+        found = _FOLLOWED.get(key)
+    return None if found is None else _answer(request, found)
+
+
+def _answer(request: Request, followed: "Followed") -> Response:
+    """A follower's lab, compressed once for every browser that takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers = {
+            **_HEADERS,
+            "Content-Encoding": "gzip",
+            "Vary": _HEADERS["Vary"] + ", Accept-Encoding",
+        }
+        return Response(followed.gzipped, media_type="text/html", headers=headers)
+    return HTMLResponse(followed.body, headers=_HEADERS)
 
 
 # The lab as followers see it, drawn once per version and display preferences: after a
@@ -572,17 +603,31 @@ _FOLLOWED_LOCK = threading.Lock()  # of the pictures below
 _PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)  # the decision boundaries, by their key
 
 
-@cached(
-    _FOLLOWED,
-    key=lambda session, name, chosen, lang, only: (
-        (session.id, session.version, name, tuple(only or ()), chosen, lang)
-    ),
-    condition=threading.Condition(),
-)
+class Followed:
+    """A follower's lab, drawn once, and compressed once when first asked for so."""
+
+    def __init__(self, body: str):
+        self.body = body
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body.encode(), compresslevel=1, mtime=0)
+
+
+def _followed_key(
+    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
+) -> tuple:
+    return (session.id, session.version, name, tuple(only or ()), chosen, lang)
+
+
+_DRAWN = threading.Condition()
+
+
+@cached(_FOLLOWED, key=_followed_key, condition=_DRAWN)
 def _followed(
     session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
-) -> str:
-    return html(session, name, chosen, lang, only=only, owner=False)
+) -> Followed:
+    return Followed(html(session, name, chosen, lang, only=only, owner=False))
 
 
 def _share(request: Request, session: Session, lang: str) -> dict:

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from app import pages
 from app import session as ops
 from app.engine import train
 from app.pages import HTMX, NETWORK_COOKIE
@@ -937,3 +938,25 @@ def test_the_settings_speak_chinese_too(client, lab):
     )
     assert page.text(ids.DRAW_AGAIN) == "重新抽取"
     assert "教程中的单个样本" in page.text(ids.field("data", "table"))
+
+
+def test_a_followers_lab_is_drawn_once_per_version_and_compressed_once(
+    client, stranger, classic, monkeypatch
+):
+    """After a change every follower's page asks at once: the lab is drawn for the first
+    and answered from that drawing to the rest, gzip-compressed once for those that take
+    it, and drawn anew for the next version."""
+    drawn = []
+    real = pages.html
+    monkeypatch.setattr(pages, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
+    hx = {"HX-Request": "true"}
+    packed = [stranger.get(f"/n/{classic}", headers=hx | {"Accept-Encoding": "gzip"}) for _ in "ab"]
+    plain = stranger.get(f"/n/{classic}", headers=hx | {"Accept-Encoding": "identity"})
+    assert drawn == ["lab.html"]
+    assert [r.headers["Content-Encoding"] for r in packed] == ["gzip", "gzip"]
+    assert "Content-Encoding" not in plain.headers
+    assert packed[0].text == packed[1].text == plain.text and 'class="lab' in plain.text
+    assert "Accept-Encoding" in packed[0].headers["Vary"]
+    assert client.post(f"/api/networks/{classic}/phase/next").status_code == 200
+    after = stranger.get(f"/n/{classic}", headers=hx)
+    assert drawn == ["lab.html", "lab.html"] and 'data-phase="forward:1"' in after.text
