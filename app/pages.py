@@ -8,6 +8,7 @@ the whole page for a display preference. Without JavaScript the buttons still wo
 a POST answers with a redirect back to the page.
 """
 
+import asyncio
 import gzip
 import threading
 import time
@@ -356,13 +357,7 @@ async def decision_boundary(id: str, request: Request, store: StoreDep) -> Respo
         return Response(status_code=404)
     heat = request.query_params.get("points") != "1"
     label = TEXT[_lang(request, _prefs(request))]["boundary_alt" if heat else "scatter"]
-    key = (boundary.key(s.state), heat, label)
-    with _FOLLOWED_LOCK:
-        body = _PICTURES.get(key)
-    if body is None:  # drawn once per picture: during a live training every viewer asks
-        body = await run_in_threadpool(boundary.svg, s.state, label, heat)
-        with _FOLLOWED_LOCK:
-            _PICTURES[key] = body
+    body = await _picture((boundary.key(s.state), heat, label), s.state, label, heat)
     return Response(
         body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )
@@ -628,6 +623,30 @@ def _followed(
     session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
 ) -> Followed:
     return Followed(html(session, name, chosen, lang, only=only, owner=False))
+
+
+# The pictures being drawn, by key: on the event loop alone, so no lock.
+_DRAWING: dict[tuple, asyncio.Future] = {}
+
+
+async def _picture(key: tuple, state, label: str, heat: bool) -> str:
+    """A decision boundary's picture, drawn once per key (in a worker thread): during a live
+    training every viewer's page asks for each chunk's new picture at once, and the first
+    request draws it while the others wait for that drawing (a disconnected viewer does not
+    cancel it for the rest)."""
+    with _FOLLOWED_LOCK:
+        body = _PICTURES.get(key)
+    if body is not None:
+        return body
+    drawing = _DRAWING.get(key)
+    if drawing is None:
+        drawing = asyncio.ensure_future(run_in_threadpool(boundary.svg, state, label, heat))
+        _DRAWING[key] = drawing
+        drawing.add_done_callback(lambda _: _DRAWING.pop(key, None))
+    body = await asyncio.shield(drawing)
+    with _FOLLOWED_LOCK:
+        _PICTURES[key] = body
+    return body
 
 
 def _share(request: Request, session: Session, lang: str) -> dict:

@@ -6,6 +6,7 @@ way the browser tests read them.
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 
 import pytest
@@ -721,6 +722,27 @@ def test_a_two_input_network_draws_its_decision_boundary_under_its_samples(clien
     ).json()
     assert client.get(f"/n/{wide['id']}/boundary.svg").status_code == 404
     assert "boundary-map" not in Page(client.get(f"/n/{wide['id']}").text).elements
+
+
+def test_a_decision_boundary_asked_for_by_many_at_once_is_drawn_once(client, monkeypatch):
+    """During a live training every follower's page asks for each chunk's new picture at
+    once: the first request draws it, the others wait for that drawing."""
+    id = client.post("/api/networks", json={"preset": "classic"}).json()["id"]
+    drawn = []
+    real = pages.boundary.svg
+
+    def slow(*args):
+        drawn.append(args[1:])
+        time.sleep(0.3)  # long enough for every request to arrive while it draws
+        return real(*args)
+
+    monkeypatch.setattr(pages.boundary, "svg", slow)
+    pages._PICTURES.clear()  # drawn by an earlier test, maybe: the same parameters
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: client.get(f"/n/{id}/boundary.svg"), range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert len({a.text for a in answers}) == 1 and "<rect" in answers[0].text
+    assert len(drawn) == 1
 
 
 def test_a_batch_shows_the_chosen_sample_s_figures_and_its_share(client):
