@@ -46,7 +46,7 @@ def steps(url: str, seconds: float) -> list[float]:
         return out
 
 
-def follow(url: str, id: str, stop: threading.Event, got: list[tuple[float, int, int]]) -> None:
+def follow(url: str, id: str, stop: threading.Event, got: list) -> None:
     """As a follower's page: after each event of the training, the regions and the picture."""
     with httpx.Client(base_url=url, timeout=30) as c, c.stream("GET", f"/n/{id}/events") as s:
         seen = ""
@@ -59,12 +59,21 @@ def follow(url: str, id: str, stop: threading.Event, got: list[tuple[float, int,
             if event.get("run") != "running" or event.get("action") != "train":
                 continue
             regions = c.get(f"/n/{id}/live", headers={"HX-Request": "true"})
-            picture = 0
+            picture = sent = 0
             key = re.search(r"boundary\.svg\?v=(\w+)", regions.text)
             if key and key.group(1) != seen:
                 seen = key.group(1)
-                picture = len(c.get(f"/n/{id}/boundary.svg?v={seen}").content)
-            got.append((time.perf_counter(), len(regions.content), picture))
+                drawn = c.get(f"/n/{id}/boundary.svg?v={seen}")
+                picture, sent = len(drawn.content), drawn.num_bytes_downloaded
+            got.append(
+                (
+                    time.perf_counter(),
+                    len(regions.content),
+                    picture,
+                    regions.num_bytes_downloaded,
+                    sent,
+                )
+            )
 
 
 def main() -> None:
@@ -76,7 +85,7 @@ def main() -> None:
         id, auth = made["id"], {"Authorization": f"Bearer {made['owner_token']}"}
         c.post(f"/api/networks/{id}/train", json={"iterations": 1}, headers=auth)  # the pool up
         idle = steps(url, 3.0)
-        got: list[tuple[float, int, int]] = []
+        got: list[tuple[float, int, int, int, int]] = []  # at, bytes, and as sent (gzip)
         stop = threading.Event()
         follower = threading.Thread(target=follow, args=(url, id, stop, got), daemon=True)
         follower.start()
@@ -91,13 +100,18 @@ def main() -> None:
     span = window[-1][0] - window[0][0] if len(window) > 1 else float("nan")
     rate = (len(window) - 1) / span
     regions = statistics.mean(g[1] for g in window)
+    regions_sent = statistics.mean(g[3] for g in window)
     pictures = [g[2] for g in window if g[2]]
+    pictures_sent = [g[4] for g in window if g[2]]
     idle_p50, during_p50 = statistics.median(idle), statistics.median(during)
     during_p99 = statistics.quantiles(during, n=100)[98]
     print(f"live training of 2-8-8-1 on 200 points, {args.seconds:.0f} s: {done} iterations")
     print(f"  follower's updates: {rate:.1f}/s (target ≥ 5)")
-    picture = statistics.mean(pictures) / 1000
-    print(f"  bytes per update: regions {regions / 1000:.1f} KB, boundary {picture:.1f} KB")
+    picture, sent = statistics.mean(pictures) / 1000, statistics.mean(pictures_sent) / 1000
+    print(
+        f"  bytes per update: regions {regions / 1000:.1f} KB ({regions_sent / 1000:.1f} KB sent,"
+        f" gzip), boundary {picture:.1f} KB ({sent:.1f} KB sent)"
+    )
     print(
         f"  phase/next meanwhile: p50 {during_p50 * 1000:.1f} ms, p99 {during_p99 * 1000:.1f} ms; "
         f"idle p50 {idle_p50 * 1000:.1f} ms; ratio {during_p50 / idle_p50:.2f} (target ≤ 3)"
