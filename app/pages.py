@@ -594,8 +594,6 @@ def _answer(request: Request, followed: "Followed") -> Response:
 # the others wait for it (cachetools' condition), where each used to draw its own copy (a
 # class of 300 pages kept the 40 worker threads drawing the same lab, 7 s behind the owner).
 _FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
-_FOLLOWED_LOCK = threading.Lock()  # of the pictures below
-_PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)  # the decision boundaries, by their key
 
 
 class Followed:
@@ -625,7 +623,9 @@ def _followed(
     return Followed(html(session, name, chosen, lang, only=only, owner=False))
 
 
-# The pictures being drawn, by key: on the event loop alone, so no lock.
+# The decision boundaries drawn, and those being drawn, by key: used on the event loop
+# alone, so no lock.
+_PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)
 _DRAWING: dict[tuple, asyncio.Future] = {}
 
 
@@ -634,8 +634,7 @@ async def _picture(key: tuple, state, label: str, heat: bool) -> str:
     training every viewer's page asks for each chunk's new picture at once, and the first
     request draws it while the others wait for that drawing (a disconnected viewer does not
     cancel it for the rest)."""
-    with _FOLLOWED_LOCK:
-        body = _PICTURES.get(key)
+    body = _PICTURES.get(key)
     if body is not None:
         return body
     drawing = _DRAWING.get(key)
@@ -644,8 +643,7 @@ async def _picture(key: tuple, state, label: str, heat: bool) -> str:
         _DRAWING[key] = drawing
         drawing.add_done_callback(lambda _: _DRAWING.pop(key, None))
     body = await asyncio.shield(drawing)
-    with _FOLLOWED_LOCK:
-        _PICTURES[key] = body
+    _PICTURES[key] = body
     return body
 
 

@@ -192,10 +192,12 @@ class Store:
         # With a copy at hand, its version is asked first: the document (with its history)
         # is read only when that copy is stale.
         version = self.backend.version(id) if cached else None
+        if cached and version is None:  # gone since it was cached
+            raise UnknownSession(id)
         if cached and version == cached[0].version:
             session, touched, state = cached
         else:
-            found = self.backend.read(id) if cached is None or version is not None else None
+            found = self.backend.read(id)
             if found is None:
                 raise UnknownSession(id)
             version, raw = found

@@ -54,6 +54,13 @@ MAX_LISTED = 16  # longer lists of gradients or updates are cut, the rest are in
 MAX_NEURONS = 4
 
 
+def _first_neurons(n: int, t: dict, more: str) -> tuple[int, str | None]:
+    """How many of a layer's n neurons are written out, and the line (text key `more`)
+    that says how many more there are."""
+    shown = min(n, MAX_NEURONS)
+    return shown, t[more].format(n=n - shown) if n > shown else None
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
@@ -207,7 +214,7 @@ class Lab:
     params: Params | None
     boundary: str | None  # the decision boundary's key (two inputs only): its picture's URL
     live: Live | None  # the live training's controls
-    first: bool  # trained on a data set, or trained live: the training panels come first
+    first: bool  # trained on a data set, or trained live: the boundary panel comes first
     run: Ran | None  # its progress and loss curve (None before any)
     eta: str | None  # η as shown
     message: str | None
@@ -381,9 +388,7 @@ def _explanation(stage: Stage, it: Iteration, t: dict) -> Explanation:
     phase, layers, depth = stage.phase, stage.shown.network.layers, stage.depth
     title = phase_label(phase, depth, t)
     kind, _, k = phase.partition(":")
-    shown = min(layers[int(k)] if k else 0, MAX_NEURONS)
-    rest = layers[int(k)] - shown if k else 0
-    more = t["more_neurons"].format(n=rest) if rest > 0 else None
+    shown, more = _first_neurons(layers[int(k)], t, "more_neurons") if k else (0, None)
     if kind == "forward":
         l = int(k) - 1
         formulas = [f for j in range(shown) for f in (it.net(l, j), it.out(l, j))]
@@ -429,14 +434,14 @@ def _deltas(stage: Stage, it: Iteration, t: dict, folded: bool = False) -> tuple
     sections = []
     for layer in range(depth, 0, -1):
         revealed = stage.backward(layer)
-        shown = min(layers[layer], MAX_NEURONS) if folded else layers[layer]
+        shown, more = (
+            _first_neurons(layers[layer], t, "more_deltas") if folded else (layers[layer], None)
+        )
         formulas = tuple(
             it.delta(layer - 1, j, revealed, ids.delta(it.name(layer, j))) for j in range(shown)
         )
         title = phase_label(f"backward:{layer}", depth, t)
         pending = None if revealed else t["deltas_pending"]
-        rest = layers[layer] - shown
-        more = t["more_deltas"].format(n=rest) if rest else None
         sections.append(Section(title, formulas, layer, pending, more))
     return tuple(sections)
 
