@@ -193,16 +193,22 @@ def test_sigterm_stops_the_server_within_seconds_even_mid_training():
         with ThreadPoolExecutor(len(ids)) as pool:
             trainings = [pool.submit(_train, server.url, id, MOST_CLASSIC) for id in ids]
             # The first answer is a refusal (each training takes seconds): the queue is full.
-            first = next(as_completed(trainings))
-            assert first.result() == 503
+            done = as_completed(trainings)
+            assert next(done).result() == 503
+            # Stopped once every request has reached it: the four beyond the queue refused (or
+            # a training done, seconds later). Sooner, a request still in the listen backlog
+            # would be cut by the kernel, which says nothing of the server.
+            refused = 1
+            while refused < len(ids) - queue and next(done).result() == 503:
+                refused += 1
             server.process.send_signal(signal.SIGTERM)
             try:
                 server.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 pytest.fail(f"still running 15 s after SIGTERM:\n{server.output()}")
             answers = [f.result() for f in trainings]
-        # Each training the server took answers; one sent after it stopped listening cannot.
-        assert set(answers) <= {200, 503, "ConnectError"}, answers
+        # Each training the server took answers, the ones it was running or had queued too.
+        assert set(answers) <= {200, 503}, answers
         # uvicorn ends by raising the signal again, once the app has shut down.
         assert "Application shutdown complete" in server.output()
 
