@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import compile_path
 
-from app import api, docs, logs, pages, ratelimit, settings, training
+from app import api, docs, logs, pages, ratelimit, render, settings, training
 from app.bounds import REQUEST_LIMITS, short
 from app.engine import InvalidInput
 from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_headers
@@ -40,7 +40,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.state.trainer = training.Trainer(pool)
         app.state.runs = training.Runs(app.state.trainer, store)
         sweeper = asyncio.create_task(_sweep(store))
-        pages.warm()
+        render.warm()
         try:
             yield
         finally:

@@ -8,28 +8,23 @@ the whole page for a display preference. Without JavaScript the buttons still wo
 a POST answers with a redirect back to the page.
 """
 
-import asyncio
-import gzip
-import threading
 import time
-from functools import cached_property
 from typing import Annotated
 from urllib.parse import quote
 
-from cachetools import TTLCache, cached
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import forms, ratelimit, scenario, training, view
+from app import drawings, forms, ratelimit, render, scenario, training, view
 from app import session as ops
 from app.api import STREAM_HEADERS, EventStream, StoreDep, follow
 from app.engine import PRESETS, InvalidInput
 from app.paths import ROOT
 from app.refusal import Refused
+from app.render import PATHS, templates
 from app.session import Session
 from app.store import NotOwner, Store, UnknownSession, owns
 from app.view import boundary, checks, ids, prefs, share
@@ -48,37 +43,6 @@ router = APIRouter(include_in_schema=False)
 # A change of one of these display preferences redraws only the regions that show it;
 # of any other (digits, language, theme, colours, presentation), the whole page.
 PARTIAL = {"selected": ("graph", "chain"), "table": ("weights",), "state": ("weights",)}
-# The page's actions on a network, each a POST route named lab_<action> (apart from the
-# API's own route names); the templates get these paths filled in with the id.
-PATHS = {
-    action: f"/n/{{id}}/{action}"
-    for action in (
-        "next",
-        "prev",
-        "step",
-        "reset",
-        "train",
-        "edit",
-        "prefs",
-        "new",
-        "undo",
-        "redo",
-        "fork",
-        "events",
-        "share",
-        "history",
-        "own",
-        "gradcheck",
-        "stop",
-        "live",
-    )
-}
-templates = Environment(
-    loader=FileSystemLoader(ROOT / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 static = StaticFiles(directory=ROOT / "static")
 
 
@@ -357,7 +321,7 @@ async def decision_boundary(id: str, request: Request, store: StoreDep) -> Respo
         return Response(status_code=404)
     heat = request.query_params.get("points") != "1"
     label = TEXT[_lang(request, _prefs(request))]["boundary_alt" if heat else "scatter"]
-    body = await _picture((boundary.key(s.state), heat, label), s.state, label, heat)
+    body = await drawings.picture((boundary.key(s.state), heat, label), s.state, label, heat)
     return Response(
         body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )
@@ -380,7 +344,7 @@ async def gradient_check(
     lang = _lang(request, chosen)
     shown = None if check is None else checks.rows(s.state.network, check, chosen.precision)
     body = templates.get_template("gradcheck.html").render(
-        t=TEXT[lang], check=shown, message=message, urls=_urls(s.id)
+        t=TEXT[lang], check=shown, message=message, urls=render.paths(s.id)
     )
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -552,99 +516,21 @@ def _render(
     owner = owns(session, _token(request))
     followed = name == "lab.html" or (name == "changes.html" and only and before is None)
     if followed and not owner and message is None and invalid is None:
-        return _answer(request, _followed(session, name, chosen, lang, only))
+        return drawings.answer(request, drawings.followed(session, name, chosen, lang, only))
     extra = _share(request, session, lang) if name in ("index.html", "page.html") else None
-    body = html(
+    body = render.html(
         session, name, chosen, lang, message, invalid, status >= 400, before, only, owner, extra
     )
-    return HTMLResponse(body, status_code=status, headers=_HEADERS)
-
-
-_HEADERS = {
-    "Vary": "HX-Request, HX-Target, Accept-Language, Cookie",
-    "Cache-Control": "no-store",  # the state is the server's: never show a stale copy
-}
+    return HTMLResponse(body, status_code=status, headers=render.HEADERS)
 
 
 def _drawn(request: Request, session: Session, name: str) -> Response | None:
-    """The answer to a follower's page if its lab is drawn already (see `_followed`)."""
+    """The answer to a follower's page if its lab is drawn already (`drawings.followed`)."""
     if name != "lab.html" or owns(session, _token(request)):
         return None
     chosen = _prefs(request)
-    key = _followed_key(session, name, chosen, _lang(request, chosen), None)
-    with _DRAWN:
-        found = _FOLLOWED.get(key)
-    return None if found is None else _answer(request, found)
-
-
-def _answer(request: Request, followed: "Followed") -> Response:
-    """A follower's lab, compressed once for every browser that takes gzip."""
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        headers = {
-            **_HEADERS,
-            "Content-Encoding": "gzip",
-            "Vary": _HEADERS["Vary"] + ", Accept-Encoding",
-        }
-        return Response(followed.gzipped, media_type="text/html", headers=headers)
-    return HTMLResponse(followed.body, headers=_HEADERS)
-
-
-# The lab as followers see it, drawn once per version and display preferences: after a
-# change, every follower's page asks for it at once. Once: the first request draws it while
-# the others wait for it (cachetools' condition), where each used to draw its own copy (a
-# class of 300 pages kept the 40 worker threads drawing the same lab, 7 s behind the owner).
-_FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
-
-
-class Followed:
-    """A follower's lab, drawn once, and compressed once when first asked for so."""
-
-    def __init__(self, body: str):
-        self.body = body
-
-    @cached_property
-    def gzipped(self) -> bytes:
-        return gzip.compress(self.body.encode(), compresslevel=1, mtime=0)
-
-
-def _followed_key(
-    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
-) -> tuple:
-    return (session.id, session.version, name, tuple(only or ()), chosen, lang)
-
-
-_DRAWN = threading.Condition()
-
-
-@cached(_FOLLOWED, key=_followed_key, condition=_DRAWN)
-def _followed(
-    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
-) -> Followed:
-    return Followed(html(session, name, chosen, lang, only=only, owner=False))
-
-
-# The decision boundaries drawn, and those being drawn, by key: used on the event loop
-# alone, so no lock.
-_PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)
-_DRAWING: dict[tuple, asyncio.Future] = {}
-
-
-async def _picture(key: tuple, state, label: str, heat: bool) -> str:
-    """A decision boundary's picture, drawn once per key (in a worker thread): during a live
-    training every viewer's page asks for each chunk's new picture at once, and the first
-    request draws it while the others wait for that drawing (a disconnected viewer does not
-    cancel it for the rest)."""
-    body = _PICTURES.get(key)
-    if body is not None:
-        return body
-    drawing = _DRAWING.get(key)
-    if drawing is None:
-        drawing = asyncio.ensure_future(run_in_threadpool(boundary.svg, state, label, heat))
-        _DRAWING[key] = drawing
-        drawing.add_done_callback(lambda _: _DRAWING.pop(key, None))
-    body = await asyncio.shield(drawing)
-    _PICTURES[key] = body
-    return body
+    found = drawings.drawn(session, name, chosen, _lang(request, chosen))
+    return None if found is None else drawings.answer(request, found)
 
 
 def _share(request: Request, session: Session, lang: str) -> dict:
@@ -660,51 +546,6 @@ def _share(request: Request, session: Session, lang: str) -> dict:
         "qr": share.qr(follow_url, TEXT[lang]["follow_qr"]),
         "followers": request.app.state.store.bus.followers(session.id),
     }
-
-
-def html(
-    session: Session,
-    name: str,
-    chosen: prefs.Prefs,
-    lang: str,
-    message: str | None = None,
-    invalid: view.Invalid | None = None,
-    error: bool = False,
-    before: tuple[Session, view.Invalid | None] | None = None,
-    only: list[str] | None = None,
-    owner: bool = True,
-    extra: dict | None = None,
-) -> str:
-    """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
-    lab that changed since `before` (changes.html: all of them without a before, or those
-    of `only` that the page shows)."""
-    regions = None
-    if name == "changes.html":
-        old, typed = before or (None, None)
-        if only is None:
-            regions, lab = view.changes(
-                old, session, chosen, lang, typed, message, invalid, error, owner
-            )
-        else:
-            regions = [r for r in view.shown(chosen, owner) if r in only]
-            lab = view.build(session, chosen, lang, message, invalid, error, regions, owner)
-    else:
-        lab = view.build(session, chosen, lang, message, invalid, error, owner=owner)
-    urls = _urls(session.id)
-    context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
-    context |= extra or {}
-    return templates.get_template(name).render(context, regions=regions)
-
-
-def warm() -> None:
-    """Compile every template and convert the classic network's formulas (both cached for
-    the life of the process), so that the first class to open the page does not wait."""
-    for name in templates.list_templates():
-        templates.get_template(name)
-    s = ops.create({"preset": "classic"})
-    for _ in ops.phases(s.state.network.depth):
-        html(s, "index.html", prefs.Prefs(), "en")
-        s = ops.next_phase(s)
 
 
 def _prefs(request: Request) -> prefs.Prefs:
@@ -747,11 +588,6 @@ def _home(request: Request, code: str = "", error: str = "", status: int = 200) 
     """The way in: start a network (a built-in scenario, or a file), or join one with its
     code (`code`: one not found; `error`: a scenario refused)."""
     return _page("home.html", request, code=code, error=error, presets=PRESETS, status=status)
-
-
-def _urls(id: str) -> dict[str, str]:
-    """The page's actions on network `id`, for the templates."""
-    return {a: path.format(id=quote(id, safe="")) for a, path in PATHS.items()}
 
 
 def _page(name: str, request: Request, status: int = 200, **context) -> Response:

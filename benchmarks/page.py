@@ -31,7 +31,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from app import session as ops
-from app.pages import html
+from app.render import html
 from app.view import Prefs, ids
 from tests.e2e.browser import ARGS, CHROMIUM
 

@@ -139,11 +139,11 @@ def test_undo_and_redo_on_the_page(client, owned):
 def test_followers_lab_is_drawn_once_per_version_for_all_of_them(client, owned, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from app import pages
+    from app import render
 
     drawn = []
-    real = pages.html
-    monkeypatch.setattr(pages, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
+    real = render.html
+    monkeypatch.setattr(render, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
     followers = [TestClient(client.app) for _ in range(5)]
     bodies = {f.get(owned, headers=HX).text for f in followers}
     assert len(bodies) == 1 and drawn == ["lab.html"]

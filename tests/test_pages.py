@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app import pages
+from app import drawings, pages, render
 from app import session as ops
 from app.engine import train
 from app.pages import HTMX, NETWORK_COOKIE
@@ -737,7 +737,7 @@ def test_a_decision_boundary_asked_for_by_many_at_once_is_drawn_once(client, mon
         return real(*args)
 
     monkeypatch.setattr(pages.boundary, "svg", slow)
-    pages._PICTURES.clear()  # drawn by an earlier test, maybe: the same parameters
+    drawings._PICTURES.clear()  # drawn by an earlier test, maybe: the same parameters
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: client.get(f"/n/{id}/boundary.svg"), range(6)))
     assert [a.status_code for a in answers] == [200] * 6
@@ -969,8 +969,8 @@ def test_a_followers_lab_is_drawn_once_per_version_and_compressed_once(
     and answered from that drawing to the rest, gzip-compressed once for those that take
     it, and drawn anew for the next version."""
     drawn = []
-    real = pages.html
-    monkeypatch.setattr(pages, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
+    real = render.html
+    monkeypatch.setattr(render, "html", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
     hx = {"HX-Request": "true"}
     packed = [stranger.get(f"/n/{classic}", headers=hx | {"Accept-Encoding": "gzip"}) for _ in "ab"]
     plain = stranger.get(f"/n/{classic}", headers=hx | {"Accept-Encoding": "identity"})

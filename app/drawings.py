@@ -1,0 +1,95 @@
+"""Drawings shared by everyone who asks at once: the lab as a follower sees it, drawn once
+per version and display preferences (and compressed once), and a decision boundary's
+picture. After a change every follower's page asks at the same moment; drawing a copy for
+each (a class of 300 pages kept the 40 worker threads drawing the same lab, 7 s behind the
+owner) is what these caches stop."""
+
+import asyncio
+import gzip
+import threading
+from functools import cached_property
+
+from cachetools import TTLCache, cached
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app import render
+from app.session import Session
+from app.view import boundary, prefs
+
+
+class Followed:
+    """A follower's lab, drawn once, and compressed once when first asked for so."""
+
+    def __init__(self, body: str):
+        self.body = body
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body.encode(), compresslevel=1, mtime=0)
+
+
+def _key(
+    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
+) -> tuple:
+    return (session.id, session.version, name, tuple(only or ()), chosen, lang)
+
+
+# The first request draws while the others wait for it (cachetools' condition).
+_FOLLOWED: TTLCache = TTLCache(maxsize=512, ttl=600)
+_DRAWN = threading.Condition()
+
+
+@cached(_FOLLOWED, key=_key, condition=_DRAWN)
+def followed(
+    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None = None
+) -> Followed:
+    """The lab (`name`: lab.html, or changes.html with the regions `only`) as followers with
+    these preferences see network `session` at its version: drawn once (call it from a
+    worker thread: drawing takes milliseconds)."""
+    return Followed(render.html(session, name, chosen, lang, only=only, owner=False))
+
+
+def drawn(
+    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None = None
+) -> Followed | None:
+    """That drawing if it is made already (a look-up, for the event loop), else None."""
+    with _DRAWN:
+        return _FOLLOWED.get(_key(session, name, chosen, lang, only))
+
+
+def answer(request: Request, followed: Followed) -> Response:
+    """A follower's lab, compressed once for every browser that takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers = {
+            **render.HEADERS,
+            "Content-Encoding": "gzip",
+            "Vary": render.HEADERS["Vary"] + ", Accept-Encoding",
+        }
+        return Response(followed.gzipped, media_type="text/html", headers=headers)
+    return HTMLResponse(followed.body, headers=render.HEADERS)
+
+
+# The decision boundaries drawn, and those being drawn, by key: used on the event loop
+# alone, so no lock.
+_PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)
+_DRAWING: dict[tuple, asyncio.Future] = {}
+
+
+async def picture(key: tuple, state, label: str, heat: bool) -> str:
+    """A decision boundary's picture, drawn once per key (in a worker thread): during a live
+    training every viewer's page asks for each chunk's new picture at once, and the first
+    request draws it while the others wait for that drawing (a disconnected viewer does not
+    cancel it for the rest)."""
+    body = _PICTURES.get(key)
+    if body is not None:
+        return body
+    drawing = _DRAWING.get(key)
+    if drawing is None:
+        drawing = asyncio.ensure_future(run_in_threadpool(boundary.svg, state, label, heat))
+        _DRAWING[key] = drawing
+        drawing.add_done_callback(lambda _: _DRAWING.pop(key, None))
+    body = await asyncio.shield(drawing)
+    _PICTURES[key] = body
+    return body
