@@ -519,20 +519,31 @@ async def follow(store: Store, s: Session, token: str | None) -> AsyncIterator[b
     event through two more tasks, two memory streams and a timeout per event, and one
     event to 300 followers took the event loop ~70 ms. Here it is one wake-up per follower;
     a comment line every PING seconds keeps proxies from closing an idle stream."""
-    async with store.bus.listen(s.id, follower=not owns(s, token)) as stream:
+    async for kind, raw, _ in changes(store, s, follower=not owns(s, token)):
+        yield PING_COMMENT if kind == "ping" else sse(kind, raw)
+
+
+async def changes(
+    store: Store, s: Session, follower: bool
+) -> AsyncIterator[tuple[str, bytes, dict[str, Any]]]:
+    """The events of network `s` as (kind, JSON, its data): first a `change` "open" with its
+    state now, then each `change` or `followers` as it comes, and a `ping` after PING
+    seconds without one; the stream ends after the network's deletion."""
+    async with store.bus.listen(s.id, follower=follower) as stream:
         # Read again once listening: a change between the first read and now is not missed.
         s = await store.call(store.get, s.id)
-        yield _sse("change", event(s, "open"))
+        raw = event(s, "open")
+        yield "change", raw, orjson.loads(raw)
         next_event = asyncio.ensure_future(anext(stream))
         try:
             while True:
                 done, _ = await asyncio.wait((next_event,), timeout=PING)
                 if not done:
-                    yield b": ping\n\n"
+                    yield "ping", b"", {}
                     continue
                 raw = next_event.result()
                 data = orjson.loads(raw)
-                yield _sse("followers" if "followers" in data else "change", raw)
+                yield "followers" if "followers" in data else "change", raw, data
                 if data.get("action") == "delete":
                     return
                 next_event = asyncio.ensure_future(anext(stream))
@@ -540,7 +551,10 @@ async def follow(store: Store, s: Session, token: str | None) -> AsyncIterator[b
             next_event.cancel()
 
 
-def _sse(kind: str, raw: bytes) -> bytes:
+PING_COMMENT = b": ping\n\n"
+
+
+def sse(kind: str, raw: bytes) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + raw + b"\n\n"
 
 

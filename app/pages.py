@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import drawings, forms, ratelimit, render, scenario, training, view
+from app import drawings, followers, forms, ratelimit, render, scenario, training, view
 from app import session as ops
 from app.api import STREAM_HEADERS, EventStream, StoreDep, follow
 from app.engine import PRESETS, InvalidInput
@@ -195,12 +195,21 @@ async def lab(id: str, request: Request, store: StoreDep) -> Response:
 
 @router.get(PATHS["events"], response_class=EventStream, name="lab_events")
 async def events(id: str, request: Request, store: StoreDep) -> Response:
-    """The page's follow events (see the API's): one stream per tab."""
+    """The page's follow events (see the API's): one stream per tab. A follower's also
+    brings each change's lab, drawn with the display preferences of its query, gzip'd if
+    the browser takes it (app/followers.py)."""
     try:
-        session = await run_in_threadpool(store.get, id)
+        session = await store.call(store.get, id)
     except UnknownSession:
         return Response(status_code=404)  # EventSource gives up (a network deleted meanwhile)
-    return EventStream(follow(store, session, _token(request)), headers=STREAM_HEADERS)
+    token = _token(request)
+    if owns(session, token):
+        return EventStream(follow(store, session, token), headers=STREAM_HEADERS)
+    chosen = prefs.read(request.query_params)
+    packed = "gzip" in request.headers.get("Accept-Encoding", "")
+    gzipped = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if packed else {}
+    labs = followers.stream(store, session, chosen, _lang(request, chosen), packed)
+    return EventStream(labs, headers=STREAM_HEADERS | gzipped)
 
 
 @router.get(PATHS["own"], name="lab_own")
@@ -290,10 +299,6 @@ async def stop(id: str, request: Request, runs: training.RunsDep) -> Response:
     return await run_in_threadpool(_changed, request, after, before)
 
 
-# What a chunk of a live training changes: fetched by every page showing it, after each.
-LIVE = ("status", "graph", "fields", "run", "boundary")
-
-
 @router.get(PATHS["live"], name="lab_live")
 def live(id: str, request: Request, store: StoreDep) -> Response:
     """The regions a live training's chunk changes, as they are now (out of band): what
@@ -304,7 +309,7 @@ def live(id: str, request: Request, store: StoreDep) -> Response:
     except UnknownSession:
         return _gone(request)
     if session.run and session.run.running(time.time()):
-        return _render(request, session, "changes.html", only=list(LIVE))
+        return _render(request, session, "changes.html", only=list(followers.LIVE))
     return _render(request, session, "changes.html")  # ended: every region, once
 
 
@@ -377,7 +382,7 @@ def set_prefs(id: str, form: FormDep, request: Request, store: StoreDep) -> Resp
         response: Response = RedirectResponse(f"/n/{id}", status_code=303)
     elif changed <= PARTIAL.keys():  # only the regions that show it
         only = [region for name in changed for region in PARTIAL[name]]
-        response = _render(request, session, "changes.html", chosen, only=only)
+        response = _render(request, session, "prefs.html", chosen, only=only)
         response.headers["HX-Reswap"] = "none"  # each region is swapped out of band
     else:
         response = _render(request, session, "page.html", chosen)
@@ -514,7 +519,8 @@ def _render(
     chosen = chosen or _prefs(request)
     lang = _lang(request, chosen)
     owner = owns(session, _token(request))
-    followed = name == "lab.html" or (name == "changes.html" and only and before is None)
+    partial = name in ("changes.html", "prefs.html") and only and before is None
+    followed = name == "lab.html" or partial
     if followed and not owner and message is None and invalid is None:
         return drawings.answer(request, drawings.followed(session, name, chosen, lang, only))
     extra = _share(request, session, lang) if name in ("index.html", "page.html") else None

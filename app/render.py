@@ -71,9 +71,10 @@ def html(
 ) -> str:
     """The page (index.html), a fragment of it (page.html, lab.html), or the regions of the
     lab that changed since `before` (changes.html: all of them without a before, or those
-    of `only` that the page shows)."""
+    of `only` that the page shows; prefs.html: those of `only`, and the follow stream's
+    element, for a change of preferences)."""
     regions = None
-    if name == "changes.html":
+    if name in ("changes.html", "prefs.html"):
         old, typed = before or (None, None)
         if only is None:
             regions, lab = view.changes(
@@ -86,6 +87,7 @@ def html(
         lab = view.build(session, chosen, lang, message, invalid, error, owner=owner)
     urls = paths(session.id)
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
+    context["follow_view"] = prefs.to_query(chosen)  # what a follower's stream draws with
     context |= extra or {}
     return templates.get_template(name).render(context, regions=regions)
 

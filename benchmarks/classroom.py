@@ -33,7 +33,6 @@ import contextlib
 import gzip
 import os
 import random
-import re
 import resource
 import signal
 import socket
@@ -41,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +146,7 @@ class Run:
     students: list[tuple[str, str]] = field(default_factory=list)
     seen: dict[int, Seen] = field(default_factory=dict)  # version → its followers
     connected: int = 0
+    follower_bytes: int = 0  # what the followers' streams received, as sent
     follower_errors: int = 0
     stepped: list[tuple[int, float]] = field(default_factory=list)  # (version, answered at)
     calls: dict[str, Calls] = field(default_factory=dict)
@@ -164,62 +165,42 @@ def saw(run: Run, upto: int, since: int, now: float) -> None:
         seen.last = max(seen.last, now)
 
 
-VERSION = re.compile(rb'data-version="(\d+)"')
-
-
 async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None:
     """One follower: reads the event stream and notes when it first saw each version; with
-    `--pages`, as the page's follow.js does: after an event newer than the lab it shows, it
-    fetches the lab (one fetch at a time, again if a newer event came meanwhile), and has
-    seen a version when that answer arrives."""
+    `--pages`, as a follower's page does (`static/follow.js`): it reads the page's stream
+    (`/n/{id}/events`, gzip), which brings after each change the lab it leads to, and has
+    seen a version when that lab has arrived."""
     id = run.owner[0]
     try:
         reader, writer = await asyncio.open_connection(HOST, run.port)
     except OSError:
         run.follower_errors += 1
         return
-    newest, shown, fetching = 0, 0, None
-    page = Connection(run.port)
-
-    async def fetch() -> None:
-        nonlocal shown
-        while newest > shown and not done.is_set():
-            try:
-                status, body = await page.request(
-                    "GET", f"/n/{id}", extra="HX-Request: true\r\nAccept: text/html\r\n"
-                )
-            except Broken:
-                run.follower_errors += 1
-                return
-            found = VERSION.search(body)
-            if status != 200 or found is None:
-                run.follower_errors += 1
-                return
-            version = int(found.group(1))
-            saw(run, version, shown, clock())
-            shown = max(shown, version)
-
+    newest, shown = 0, 0
+    path = f"/n/{id}/events" if run.args.pages else f"/api/networks/{id}/events"
     try:
         writer.write(
-            f"GET /api/networks/{id}/events HTTP/1.1\r\nHost: {HOST}:{run.port}\r\n"
-            "Accept: text/event-stream\r\n\r\n".encode()
+            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{run.port}\r\n"
+            "Accept: text/event-stream\r\nAccept-Encoding: gzip\r\n\r\n".encode()
         )
         status, headers = await read_head(reader)
         if status != 200:
             raise Broken(status)
         chunked = headers.get(b"transfer-encoding") == b"chunked"
+        unpack = zlib.decompressobj(31) if headers.get(b"content-encoding") == b"gzip" else None
         buffer = b""
         while not done.is_set():
             if chunked:
                 size = int((await reader.readline()).split(b";")[0], 16)
                 if size == 0:
                     raise Broken("the stream ended")
-                buffer += (await reader.readexactly(size + 2))[:-2]
+                data = (await reader.readexactly(size + 2))[:-2]
             else:
                 data = await reader.read(65536)
                 if not data:
                     raise Broken("the stream ended")
-                buffer += data
+            run.follower_bytes += len(data)
+            buffer += unpack.decompress(data) if unpack else data
             buffer = buffer.replace(b"\r\n", b"\n")
             *events, buffer = buffer.split(b"\n\n")
             now = clock()
@@ -229,7 +210,12 @@ async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None
                     if line.startswith(b"event:"):
                         kind = line[6:].strip()
                     elif line.startswith(b"data:"):
-                        data += line[5:].strip()
+                        data = line[5:].strip()  # a lab's head is its first line
+                        break
+                if kind == b"lab":  # the lab of a change (--pages): seen now
+                    version = orjson.loads(data)["version"]
+                    saw(run, version, shown, now)
+                    shown = max(shown, version)
                 if kind != b"change":
                     continue
                 version = orjson.loads(data)["version"]
@@ -241,16 +227,11 @@ async def follower(run: Run, opened: asyncio.Event, done: asyncio.Event) -> None
                 if not run.args.pages:
                     saw(run, version, newest, now)
                 newest = max(newest, version)
-                if run.args.pages and newest > shown and (fetching is None or fetching.done()):
-                    fetching = asyncio.create_task(fetch())
-    except (OSError, asyncio.IncompleteReadError, ValueError, Broken):
+    except (OSError, asyncio.IncompleteReadError, ValueError, zlib.error, Broken):
         if not done.is_set():
             run.follower_errors += 1
     finally:
         writer.close()
-        page.close()
-        if fetching is not None:
-            fetching.cancel()
 
 
 async def owner(run: Run, until: float) -> None:
@@ -400,8 +381,9 @@ def report(run: Run) -> bool:
     """Print the table; whether every target is met."""
     args = run.args
     store = "Redis" if args.redis else "SQLite"
+    kind = "pages: each change with its lab" if args.pages else "events"
     print(
-        f"{args.followers} followers ({'each page fetching the lab' if args.pages else 'events'})"
+        f"{args.followers} followers ({kind})"
         f" of 1 owner stepping {args.rate}/s, {args.students} students "
         f"stepping ({f'{args.pace}/s each' if args.pace else 'flat out'}) and calling the no-op "
         f"in alternating {args.round} s rounds, {args.seconds} s; "
@@ -429,6 +411,8 @@ def report(run: Run) -> bool:
     steps, noop = run.calls["student step"], run.calls["no-op"]
     ratio = steps.rps / noop.rps if noop.rps else 0.0
     print(f"step throughput / no-op throughput: {ratio:.2f}")
+    per = run.follower_bytes / max(1, args.followers) / max(1, len(run.stepped))
+    print(f"each follower received {per / 1000:.1f} KB per owner step, as sent")
     seconds, server, clients = run.cpu
     print(
         f"CPU over the run: server {server / seconds:.0%} of one core, "
@@ -507,7 +491,7 @@ def main() -> None:
     p.add_argument(
         "--pages",
         action="store_true",
-        help="followers fetch the lab after each event, as the page does (default: events only)",
+        help="followers read the page's stream, each change with its lab (default: events only)",
     )
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     p.add_argument("--redis", default="", help="REDIS_URL for the server (default SQLite)")

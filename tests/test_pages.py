@@ -459,9 +459,11 @@ def test_choosing_a_weight_shows_its_chain_rule_and_redraws_only_that(client, la
     page = Page(r.text)
     assert page.attr(ids.edge("w1"), "aria-current") == "true"
     assert "∂" in page.text(ids.CHAIN) and "w1" in page.text("chain-select")
-    # the graph (which edge is chosen) and the chain rule, each swapped out of band
+    # the graph (which edge is chosen) and the chain rule, each swapped out of band, and the
+    # follow stream's element, whose stream draws with the new preferences
     swapped = [i for i in page.ids if page.attr(i, "hx-swap-oob")]
-    assert swapped == [ids.GRAPH, ids.CHAIN, ids.ANNOUNCE]
+    assert swapped == [ids.GRAPH, ids.CHAIN, ids.ANNOUNCE, "follow"]
+    assert page.attr("follow", "sse-connect").endswith("/events?selected=w1")
     assert ids.PAGE not in page.ids and ids.DELTAS not in page.ids
     assert r.cookies.get("bl_selected") == "w1"
 
@@ -673,7 +675,8 @@ def test_the_table_shows_the_optimisers_state_when_asked_for(client, lab):
     r = client.post(f"{lab}/prefs", data={"state": "on"}, headers=HX)
     assert r.status_code == 200 and r.headers["HX-Reswap"] == "none"
     page = Page(r.text)
-    assert [i for i in page.ids if page.attr(i, "hx-swap-oob")] == [ids.WEIGHTS, ids.ANNOUNCE]
+    swapped = [i for i in page.ids if page.attr(i, "hx-swap-oob")]
+    assert swapped == [ids.WEIGHTS, ids.ANNOUNCE, "follow"]  # and the stream, for the view
     assert page.attr("opt-state", "aria-pressed") == "true" and r.cookies.get("bl_state") == "on"
     assert re.findall(r'<th scope="col" class="state"[^>]*><abbr[^>]*>(\w)</abbr>', r.text) == [
         "t",

@@ -10,6 +10,7 @@ network's: the network itself is the store's.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
+from urllib.parse import urlencode
 
 from app.engine.data import MAX_SAMPLES
 from app.view.numbers import DEFAULT_PRECISION, PRECISIONS
@@ -91,6 +92,13 @@ def read(values: Mapping[str, str], base: Prefs = Prefs(), prefix: str = "") -> 
 
 def from_cookies(cookies: Mapping[str, str]) -> Prefs:
     return read(cookies, prefix=COOKIE_PREFIX)
+
+
+def to_query(prefs: Prefs) -> str:
+    """The prefs that differ from the defaults, as a URL's query (read back by `read`)."""
+    default = Prefs()
+    names = [f.name for f in fields(Prefs) if getattr(prefs, f.name) != getattr(default, f.name)]
+    return urlencode({name: str(getattr(prefs, name)) for name in names})
 
 
 def to_cookies(prefs: Prefs) -> dict[str, str]:

@@ -218,3 +218,31 @@ def test_a_follower_forks_a_copy_and_owns_it(page, follower, server):
         version
     )
     press(page, "ArrowRight", "forward:2")
+
+
+def test_each_change_reaches_a_follower_in_its_stream_drawn_with_its_own_preferences(
+    page, follower, server
+):
+    """The follower's stream brings the lab of each change, gzip'd and drawn with the
+    follower's preferences, those a change redraws in part (the chain rule's parameter) as
+    well as those that redraw the page (digits): its page asks the server for nothing."""
+    open_lab(page, server)
+    follow(page, follower, server)
+    with follower.expect_response(lambda r: "/events?precision=4" in r.url):
+        redrawn(follower, lambda: follower.locator("#opt-precision").select_option("4"))
+    with follower.expect_response(lambda r: "selected=" in r.url) as opened:
+        follower.locator("#chain-select").select_option("w1")  # only graph and chain redrawn
+    # Its new stream draws with the new preferences, and is compressed.
+    assert opened.value.url.endswith("/events?precision=4&selected=w1")
+    assert opened.value.headers.get("content-encoding") == "gzip"
+    expect(follower.locator("#follow")).to_have_attribute("data-view", "precision=4&selected=w1")
+    asked = []
+    follower.on("request", lambda r: "/events" not in r.url and asked.append(r.url))
+
+    for phase in ("forward:1", "forward:2", "loss", "backward:2"):
+        press(page, "ArrowRight", phase)
+        in_step(page, follower)
+    expect(by_id(follower, ids.value("out", "h1"))).to_have_text(numbers.fmt(ref.OUT[1][0], 4))
+    expect(follower.locator("#chain-select")).to_have_value("w1")
+    expect(by_id(page, ids.value("out", "h1"))).to_have_text(nine(ref.OUT[1][0]))
+    assert asked == []

@@ -38,6 +38,9 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
     id = owned_spiral(page, server)
     follower.goto(f"{server}/n/{id}")
     expect(page.locator("#followers")).to_have_text("1")
+    # The follower's stream brings each chunk's regions: its page asks only for pictures.
+    asked = []
+    follower.on("request", lambda r: "/events" not in r.url and asked.append(r.url))
     page.locator("#iterations").fill("100000")
     expect(page.locator("#train-unit")).to_have_value("iterations")
     page.locator("#btn-train").click()
@@ -70,6 +73,7 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
         expect(viewer.locator("#status")).to_have_attribute("data-iteration", str(done + 1))
     expect(page.locator("#btn-train")).to_be_visible()
     assert all_local(requests_made, server)
+    assert asked and all("/boundary.svg?" in url for url in asked)
 
 
 def test_a_new_user_builds_2_8_8_1_on_the_spiral_and_trains_it_live_from_the_page(page, server):

@@ -1,0 +1,136 @@
+"""A follower's page stream (app/followers.py): each change comes with its lab, drawn once
+for every follower with the same preferences, compressed once, and readable as one gzip
+stream however its events were made."""
+
+import asyncio
+import re
+import zlib
+
+import httpx
+
+from app import followers, render
+from app import session as ops
+from app.store import Store
+from app.store.events import LocalBus
+from app.store.sqlite import SQLiteBackend
+from app.view import ids, numbers, prefs
+from tests import reference as ref
+from tests.conftest import run_async
+from tests.server import serving
+
+VERSION = re.compile(r'id="status"[^>]*data-version="(\d+)"')
+
+
+def events(text: str) -> list[tuple[str, str]]:
+    """(event, data) of each server-sent event in `text`, as a browser reads them."""
+    found = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
+        if lines:
+            kind = next((x[7:] for x in lines if x.startswith("event: ")), "message")
+            found.append((kind, "\n".join(x[6:] for x in lines if x.startswith("data: "))))
+    return found
+
+
+async def _follow(store: Store, id: str, chosen: prefs.Prefs, packed: bool, labs: int) -> bytes:
+    """What one follower's stream sends until it has brought `labs` labs."""
+    out = b""
+    async for chunk in followers.stream(store, store.get(id), chosen, "en", packed):
+        out += chunk
+        text = zlib.decompressobj(31).decompress(out) if packed else out
+        if text.count(b"event: lab\n") == labs:
+            return out
+    raise AssertionError("the stream ended")
+
+
+def test_each_change_brings_its_lab_drawn_once_for_every_follower_with_those_preferences(
+    tmp_path, monkeypatch
+):
+    drawn = []
+    real = render.html
+    monkeypatch.setattr(render, "html", lambda *a, **k: drawn.append(a[1:4]) or real(*a, **k))
+    made = []  # each lab made into a stream event (and compressed)
+    lab = followers.Lab
+    monkeypatch.setattr(followers, "Lab", lambda *a: made.append(a[1:]) or lab(*a))
+    store = Store(SQLiteBackend(str(tmp_path / "lab.db")), LocalBus())
+    s, _ = store.add(ops.create({"preset": "classic"}))
+    four = prefs.Prefs(precision=4)
+
+    async def run() -> list[bytes]:
+        views = [prefs.Prefs(), prefs.Prefs(), four, four, four]
+        streams = [
+            asyncio.ensure_future(_follow(store, s.id, chosen, i % 2 == 0, 2))
+            for i, chosen in enumerate(views)
+        ]
+        await asyncio.sleep(0.2)  # every stream listening
+        for _ in range(2):
+            store.update(s.id, lambda x: (ops.next_phase(x), None), "next")
+            await asyncio.sleep(0.2)
+        return await asyncio.gather(*streams)
+
+    sent = run_async(run())
+    # Two versions, two sets of preferences: four drawings for five followers, each made
+    # into an event once.
+    assert sorted(made) == [(v, "lab", q) for v in (2, 3) for q in ("", "precision=4")]
+    assert sorted(drawn, key=repr) == sorted(
+        [(n, c, "en") for n in ("lab.html",) * 2 for c in (prefs.Prefs(), four)], key=repr
+    )
+    texts = [
+        (zlib.decompressobj(31).decompress(b) if i % 2 == 0 else b).decode()
+        for i, b in enumerate(sent)
+    ]
+    for text, chosen in zip(texts, [prefs.Prefs(), prefs.Prefs(), four, four, four]):
+        kinds = [kind for kind, _ in events(text) if kind != "followers"]
+        assert kinds == ["change", "change", "lab", "change", "lab"]
+        labs = [data for kind, data in events(text) if kind == "lab"]
+        heads = [data.split("\n", 1) for data in labs]
+        assert [h for h, _ in heads] == [
+            f'{{"version":{v},"swap":"lab","view":"{prefs.to_query(chosen)}"}}' for v in (2, 3)
+        ]
+        for (_, html), v in zip(heads, (2, 3)):  # the whole lab, of that version
+            assert VERSION.search(html)[1] == str(v) and html.startswith('<main id="lab"')
+    for text, digits in ((texts[1], 9), (texts[2], 4)):  # each follower's digits
+        shown = re.findall(f'id="{ids.value("out", "h1")}">([^<]*)<', text)
+        assert shown == [numbers.fmt(ref.OUT[1][0], digits)] * 2
+
+
+def test_the_compressed_stream_is_one_gzip_stream_of_events_made_once_for_all():
+    """Each event's deflate blocks refer to nothing before them: the same bytes follow any
+    other event's, and the whole reads back as the plain events."""
+    parts = [b"event: change\ndata: {}\n\n", b": ping\n\n", b"event: lab\ndata: <p>x</p>\n\n"]
+    once = [followers.deflated(p) for p in parts]
+    for order in ([0, 1, 2], [2, 0, 1, 1], [1, 2, 2, 0]):
+        stream = followers.GZIP_HEADER + b"".join(once[i] for i in order)
+        assert zlib.decompressobj(31).decompress(stream) == b"".join(parts[i] for i in order)
+
+
+def test_a_followers_page_stream_is_gzip_and_the_owners_is_plain_events(tmp_path):
+    with serving({"BACKPROP_LAB_DB": str(tmp_path / "lab.db")}) as server:
+        created = httpx.post(server.url + "/api/networks", json={"preset": "classic"}).json()
+        id, token = created["id"], created["owner_token"]
+        url = f"{server.url}/n/{id}/events?lang=zh"
+        with (
+            httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}, timeout=10) as theirs,
+            httpx.stream("GET", url, headers={"Cookie": f"bl_owner={token}"}, timeout=10) as mine,
+        ):
+            assert theirs.headers["content-encoding"] == "gzip"
+            assert "content-encoding" not in mine.headers
+            step = httpx.post(
+                f"{server.url}/api/networks/{id}/phase/next",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert step.status_code == 200
+            text, unpack = "", zlib.decompressobj(31)
+            for chunk in theirs.iter_raw():
+                text += unpack.decompress(chunk).decode()
+                if "event: lab\n" in text and text.endswith("\n\n"):
+                    break
+            lab = next(data for kind, data in events(text) if kind == "lab")
+            assert lab.startswith('{"version":2,"swap":"lab","view":"lang=zh"}\n')
+            assert "前向" in lab  # drawn in the language of its query
+            mine_text = ""
+            for line in mine.iter_lines():
+                mine_text += line + "\n"
+                if '"version":2' in line:
+                    break
+            assert "event: lab" not in mine_text  # the owner's tabs fetch what changed
