@@ -105,7 +105,8 @@ async def stream(
         yield GZIP_HEADER
     async for kind, raw, data in api.changes(store, s, follower=True):
         plain = api.PING_COMMENT if kind == "ping" else api.sse(kind, raw)
-        yield _small(plain) if packed else plain
+        out = _small(plain) if packed else plain
         if kind == "change" and data.get("action") not in ("open", "delete"):
-            made = await lab(store, s.id, data, chosen, lang)
-            yield made.packed if packed else made.plain
+            made = await lab(store, s.id, data, chosen, lang)  # sent with it: one write
+            out += made.packed if packed else made.plain
+        yield out
