@@ -115,7 +115,7 @@ def json(data: dict[str, Any], status_code: int = 200) -> Response:
     )
 
 
-def change(
+async def change(
     store: Store,
     id: str,
     token: str | None,
@@ -130,7 +130,7 @@ def change(
             raise NotOwner(s.id)
         return op(s)
 
-    return store.update(id, owned, action, expect)
+    return await store.aupdate(id, owned, action, expect)
 
 
 def where(s: Session) -> dict[str, Any]:
@@ -206,14 +206,14 @@ async def create_network(body: CreateNetwork, store: StoreDep) -> Response:
 
 @router.get("/networks/{id}", response_model=State, name="api_read_network", responses=answers(404))
 async def read_network(id: str, store: StoreDep) -> Response:
-    return json((await store.call(store.get, id)).to_data())
+    return json((await store.aget(id)).to_data())
 
 
 @router.delete(
     "/networks/{id}", status_code=204, name="api_delete_network", responses=answers(403, 404)
 )
 async def delete_network(id: str, store: StoreDep, token: TokenDep) -> Response:
-    if not owns(await store.call(store.get, id), token):
+    if not owns(await store.aget(id), token):
         raise NotOwner(id)
     await store.call(store.delete, id)
     return Response(status_code=204)
@@ -240,7 +240,7 @@ async def edit_network(id: str, body: PatchNetwork, store: StoreDep, token: Toke
 )
 async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The forward pass of the next iteration's batch. Changes nothing."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     return json(where(s) | batch_data(ops.traced(s.state), sample, "forward"))
 
 
@@ -252,7 +252,7 @@ async def forward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response
 )
 async def backward(id: str, store: StoreDep, sample: SampleQuery = 0) -> Response:
     """The backward pass of the next iteration's batch. Changes nothing."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     return json(where(s) | batch_data(ops.traced(s.state), sample, "backward"))
 
 
@@ -267,7 +267,7 @@ async def gradient_check(id: str, store: StoreDep, trainer: training.TrainerDep)
     """Every ∂E/∂w and ∂E/∂b of the next iteration's batch by central finite differences,
     beside backpropagation's, with their relative errors. Changes nothing; a batch too large
     for the network's size is a 422 that says how many samples it may have."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     c = await training.check_gradients(trainer, s)
     return json(where(s) | {f.name: getattr(c, f.name) for f in fields(c)})
 
@@ -280,7 +280,7 @@ async def gradient_check(id: str, store: StoreDep, trainer: training.TrainerDep)
 )
 async def step(id: str, store: StoreDep, token: TokenDep, sample: SampleQuery = 0) -> Response:
     """One whole iteration: forward, backward and update; the phase ends on `update`."""
-    s, (t, after) = await store.call(change, store, id, token, ops.step, "step")
+    s, (t, after) = await change(store, id, token, ops.step, "step")
     training, n = s.state.training, len(t.weights)
     return json(
         where(s)
@@ -358,7 +358,7 @@ async def start_run(
 )
 async def run_status(id: str, store: StoreDep) -> Response:
     """The network's latest live training, running or ended (404 if it never had one)."""
-    return _run(await store.call(store.get, id))
+    return _run(await store.aget(id))
 
 
 @router.post(
@@ -414,7 +414,7 @@ async def reset(id: str, store: StoreDep, token: TokenDep) -> Response:
 async def save_scenario(id: str, store: StoreDep) -> Response:
     """The network's whole state as a scenario file: `POST /api/networks` takes it as it is,
     to open it again as a new network."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     return attachment(json(scenario.of(s)), export.filename(s.code, "json"))
 
 
@@ -440,7 +440,7 @@ async def export_network(id: str, store: StoreDep, format: ExportQuery) -> Respo
     """A file to download: the next iteration as a script that runs it in PyTorch or in
     plain numpy and prints its loss, gradients and update (`--json`: as the backward and
     step answers), or the whole state as the scenario file."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     if format == "json":
         return attachment(json(scenario.of(s)), export.filename(s.code, format))
     body = export.script(s, format)
@@ -460,7 +460,7 @@ def attachment(response: Response, filename: str) -> Response:
 )
 async def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Back to the state before the last change (edit, step, phase move, training, reset)."""
-    return json((await store.call(_travel, store, id, token, "undo")).to_data())
+    return json((await _travel(store, id, token, "undo")).to_data())
 
 
 @router.post(
@@ -471,7 +471,7 @@ async def undo(id: str, store: StoreDep, token: TokenDep) -> Response:
 )
 async def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
     """Forward again to the state an undo left."""
-    return json((await store.call(_travel, store, id, token, "redo")).to_data())
+    return json((await _travel(store, id, token, "redo")).to_data())
 
 
 @router.get(
@@ -482,7 +482,7 @@ async def redo(id: str, store: StoreDep, token: TokenDep) -> Response:
 )
 async def history(id: str, store: StoreDep) -> Response:
     """The changes that can be undone and redone (at most 200), oldest first."""
-    s = await store.call(store.get, id)
+    s = await store.aget(id)
     return json(history_data(s))
 
 
@@ -494,7 +494,7 @@ async def history(id: str, store: StoreDep) -> Response:
 )
 async def jump(id: str, seq: int, store: StoreDep, token: TokenDep) -> Response:
     """To the state after the history's change number `seq` (undo or redo several at once)."""
-    return json((await store.call(_travel, store, id, token, seq)).to_data())
+    return json((await _travel(store, id, token, seq)).to_data())
 
 
 @router.get(
@@ -507,7 +507,7 @@ async def events(id: str, request: Request, store: StoreDep) -> Response:
     """Server-sent events: `change` (id, version, iteration, phase, action) after every
     change of the network, `followers` (their count) when one comes or goes. Anyone may
     follow; the owner's token, if sent, only keeps the owner out of the count."""
-    s = await store.call(store.get, id)  # an unknown id: 404 before the stream starts
+    s = await store.aget(id)  # an unknown id: 404 before the stream starts
     return EventStream(follow(store, s, bearer_token(request)), headers=STREAM_HEADERS)
 
 
@@ -531,7 +531,7 @@ async def changes(
     seconds without one; the stream ends after the network's deletion."""
     async with store.bus.listen(s.id, follower=follower) as stream:
         # Read again once listening: a change between the first read and now is not missed.
-        s = await store.call(store.get, s.id)
+        s = await store.aget(s.id)
         raw = event(s, "open")
         yield "change", raw, orjson.loads(raw)
         next_event = asyncio.ensure_future(anext(stream))
@@ -574,13 +574,13 @@ async def _apply(
     store: Store, id: str, token: str | None, op: Callable[[Session], Session], action: str
 ) -> Session:
     """Apply a Session → Session operation atomically and return the new session."""
-    return (await store.call(change, store, id, token, lambda s: (op(s), None), action))[0]
+    return (await change(store, id, token, lambda s: (op(s), None), action))[0]
 
 
-def _travel(store: Store, id: str, token: str | None, to: str | int) -> Session:
-    if not owns(store.get(id), token):
+async def _travel(store: Store, id: str, token: str | None, to: str | int) -> Session:
+    if not owns(await store.aget(id), token):
         raise NotOwner(id)
-    return store.travel(id, to)
+    return await store.atravel(id, to)
 
 
 # FastAPI tries a router's routes one after another, each try a few µs of its own code: the

@@ -86,7 +86,7 @@ async def lab(store: Store, id: str, data: dict[str, Any], chosen: prefs.Prefs, 
 
 
 async def _draw(store: Store, id: str, running: bool, chosen: prefs.Prefs, lang: str) -> Lab:
-    s: Session = await store.call(store.get, id)
+    s: Session = await store.aget(id)
     live = running and s.run is not None and s.run.running(time.time())
     name, only = ("changes.html", list(LIVE)) if live else ("lab.html", None)
 

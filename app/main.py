@@ -49,7 +49,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             with suppress(asyncio.CancelledError):
                 await sweeper
-            store.close()
+            await store.aclose()
 
     app = FastAPI(
         title="backprop-lab",

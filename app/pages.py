@@ -176,7 +176,7 @@ def fork(id: str, request: Request, store: StoreDep) -> Response:
 @router.get("/n/{id}", name="lab")
 async def lab(id: str, request: Request, store: StoreDep) -> Response:
     try:
-        session = await store.call(store.get, id)
+        session = await store.aget(id)
     except UnknownSession:
         return _gone(request)
     name = "lab.html" if _htmx(request) else "index.html"
@@ -199,7 +199,7 @@ async def events(id: str, request: Request, store: StoreDep) -> Response:
     brings each change's lab, drawn with the display preferences of its query, gzip'd if
     the browser takes it (app/followers.py)."""
     try:
-        session = await store.call(store.get, id)
+        session = await store.aget(id)
     except UnknownSession:
         return Response(status_code=404)  # EventSource gives up (a network deleted meanwhile)
     token = _token(request)
@@ -275,7 +275,7 @@ async def train(id: str, form: FormDep, request: Request, runs: training.RunsDep
     unit = form.get("unit", "iterations")
     try:
         count = forms.iterations(form.get("count"), unit if unit in ops.UNITS else "unit")
-        before = await runs.store.call(runs.store.get, id)
+        before = await runs.store.aget(id)
         after = await runs.start(id, unit, count, _token(request))
     except UnknownSession:
         return _gone(request)
@@ -290,7 +290,7 @@ async def train(id: str, form: FormDep, request: Request, runs: training.RunsDep
 async def stop(id: str, request: Request, runs: training.RunsDep) -> Response:
     """Stop the live training (whichever worker runs it sees it at its next chunk)."""
     try:
-        before = await runs.store.call(runs.store.get, id)
+        before = await runs.store.aget(id)
         after = await runs.stop(id, _token(request))
     except UnknownSession:
         return _gone(request)
@@ -319,7 +319,7 @@ async def decision_boundary(id: str, request: Request, store: StoreDep) -> Respo
     ?points=1 the samples alone (the data editor's scatter). Its URL carries the key of
     what it shows, so a browser may keep it."""
     try:
-        s = await store.call(store.get, id)
+        s = await store.aget(id)
     except UnknownSession:
         return Response(status_code=404)
     if boundary.key(s.state) is None:
@@ -339,7 +339,7 @@ async def gradient_check(
     """The gradient check of the next iteration, in the pool; anyone may ask (it changes
     nothing). Answers the panel alone."""
     try:
-        s = await store.call(store.get, id)
+        s = await store.aget(id)
         check, message, status = await training.check_gradients(trainer, s), None, 200
     except UnknownSession:
         return _gone(request)

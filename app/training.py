@@ -164,14 +164,14 @@ async def run(
 ) -> tuple[Session, Session, Training]:
     """Train network `id` in the pool, as its owner: (the session before, after, what
     training did). The result is stored only on the version that was trained."""
-    before = await store.call(store.get, id)
+    before = await store.aget(id)
     if not owns(before, token):
         raise NotOwner(id)
     count = ops.checked_iterations(before.state, iterations, field)
     result = await trainer.train(before.state, count)
     try:
-        after, training = await store.call(
-            store.update, id, lambda now: ops.trained(now, result), "train", before.version
+        after, training = await store.aupdate(
+            id, lambda now: ops.trained(now, result), "train", before.version
         )
     except Conflict:
         raise Refused("network", "changed while training; train again", 409) from None
@@ -219,7 +219,7 @@ class Runs:
                 raise NotOwner(s.id)
             return ops.live(s, unit, count, self.clock(), run_id), None
 
-        s, _ = await self.store.call(self.store.update, id, op, "run")
+        s, _ = await self.store.aupdate(id, op, "run")
         self._tasks[id] = asyncio.create_task(self._run(id, run_id))
         return s
 
@@ -229,13 +229,13 @@ class Runs:
                 raise NotOwner(s.id)
             return ops.stop(s), None
 
-        return (await self.store.call(self.store.update, id, op, "stop"))[0]
+        return (await self.store.aupdate(id, op, "stop"))[0]
 
     async def _run(self, id: str, run_id: str) -> None:
         mine: int | None = None  # the history entry of its chunks
         try:
             while True:
-                s = await self.store.call(self.store.get, id)
+                s = await self.store.aget(id)
                 run = s.run
                 if run is None or run.id != run_id or run.status != "running":
                     return
@@ -255,8 +255,7 @@ class Runs:
                     continue
                 amend = s.history.cursor == mine
                 try:
-                    after, _ = await self.store.call(
-                        self.store.update,
+                    after, _ = await self.store.aupdate(
                         id,
                         lambda now, r=result: (ops.ran(now, r, self.clock()), None),
                         "train",
@@ -284,7 +283,7 @@ class Runs:
             return replace(s, run=ops.stopped(s.run, status)), None
 
         with suppress(Exception):  # a store already closed: the run is shown as failed
-            await self.store.call(self.store.update, id, op, "stop")
+            await self.store.aupdate(id, op, "stop")
 
     async def close(self) -> None:
         """Stop every run of this process (each writes that it stopped), within seconds."""

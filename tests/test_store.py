@@ -150,6 +150,52 @@ def test_two_workers_on_one_store_lose_no_update(stores):
     assert a.get(id).version == 81
 
 
+def test_async_changes_from_an_event_loop_and_threads_together_lose_no_update(stores):
+    """The async forms (the API's and the page's, on the event loop) and the sync ones (in
+    worker threads) of two workers, at once on one network: every change kept."""
+    a, b = stores(), stores()
+    id = a.add(classic())[0].id
+
+    async def changes(store):  # as on the event loop: the op itself waits for nothing
+        for _ in range(10):
+            await store.aupdate(id, lambda s: (replace(s, iteration=s.iteration + 1), None), "edit")
+
+    def sync_changes(store):  # as in a worker thread
+        for _ in range(10):
+            store.update(id, slow_increment, "edit")
+
+    async def both():
+        for store in (a, b):
+            await _bound(store, asyncio.sleep(0))
+        threads = [asyncio.to_thread(sync_changes, store) for store in (a, b)]
+        await asyncio.gather(*(changes(store) for store in (a, b, a, b)), *threads)
+        return await a.aget(id), await b.aget(id)
+
+    seen_a, seen_b = run_async(both())
+    assert seen_a.iteration == seen_b.iteration == 60 and seen_a.version == 61
+    assert [e.action for e in a.get(id).history.entries[-60:]] == ["edit"] * 60
+
+
+def test_the_async_forms_read_undo_and_redo_as_the_sync_ones(store):
+    s, _ = store.add(classic())
+
+    async def walk():
+        stepped, _ = await store.aupdate(s.id, step, "step")
+        undone = await store.atravel(s.id, "undo")
+        redone = await store.atravel(s.id, "redo")
+        return stepped, undone, redone, await store.aget(s.id)
+
+    stepped, undone, redone, read = run_async(_bound(store, walk()))
+    assert (stepped.version, stepped.iteration) == (2, 1)
+    assert (undone.version, undone.iteration, undone.history.cursor) == (3, 0, 1)
+    assert (redone.version, redone.iteration, redone.history.cursor) == (4, 1, 2)
+    assert read.to_data() == redone.to_data() == store.get(s.id).to_data()
+    with pytest.raises(InvalidInput, match="nothing to redo"):
+        run_async(store.atravel(s.id, "redo"))
+    with pytest.raises(UnknownSession):
+        run_async(store.aget("no-such-network"))
+
+
 def test_a_worker_never_serves_its_cached_copy_of_a_network_another_changed(stores):
     a, b = stores(), stores()
     s, _ = a.add(classic())

@@ -11,6 +11,7 @@ collide. Memory holds a bounded cache of decoded sessions keyed by version: neve
 place a network lives, so no client can evict another's network.
 """
 
+import asyncio
 import hashlib
 import hmac
 import random
@@ -18,7 +19,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Protocol, TypeVar
@@ -31,6 +32,8 @@ from app.session import Entry, History, Session
 from app.store import document
 
 T = TypeVar("T")
+# A reading or change of the store as the backend calls it asks for (see `Store._run`).
+Steps = Generator[tuple, object, T]
 
 # Join codes: six characters without look-alikes (no 0/O, 1/I/L, U/V).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -89,11 +92,14 @@ class Backend(Protocol):
         put: tuple[int, bytes] | None,
         keep: tuple[int | None, int | None] | None,
         ttl: float,
+        event: bytes | None = None,
     ) -> bool:
         """If the stored version is `version`: store doc as version + 1, put the state
         (seq, state), drop the states whose seq is outside keep = (lowest, highest kept;
         None on a side with nothing to drop there; None: nothing to drop), and renew the
-        expiry. False, and nothing written, if the version differs or the id is gone."""
+        expiry. False, and nothing written, if the version differs or the id is gone.
+        A backend that can publish for the store's bus (`publishes_for(bus)`, optional)
+        is given the follow `event` too, to publish with the write."""
         ...
 
     def state(self, id: str, seq: int) -> bytes | None: ...
@@ -172,17 +178,76 @@ class Store:
         self._guard = threading.Lock()  # guards the cache, never held while computing
         self._locks = tuple(threading.Lock() for _ in range(256))
 
+        self._alocks: dict[asyncio.AbstractEventLoop, tuple[asyncio.Lock, ...]] = {}
+        publishes = getattr(backend, "publishes_for", None)
+        self._publishes = bool(publishes and publishes(bus))  # see `_write`
+
     async def call(self, fn: Callable[..., T], *args: object) -> T:
         """fn(*args) from async code: on the event loop itself if the backend is local
         (SQLite: a hop to a worker thread and back costs more than the call), else in the
-        thread pool, so that a wait on the network holds up no other request."""
+        thread pool, so that a wait on the network holds up no other request. (Reading and
+        changing have async forms of their own, `aget`, `aupdate` and `atravel`, which wait
+        for a remote backend without a thread.)"""
         if self.backend.local:
             return fn(*args)
         return await anyio.to_thread.run_sync(fn, *args)
 
+    # Each reading and change is written once, as steps (a generator) that yield each
+    # backend call they need, ("read", id), ("write", …), ("publish", id, event) or
+    # ("sleep", seconds), and are sent its result: `_run` makes the calls from a thread,
+    # `_arun` from the event loop, awaiting a remote backend's async twins (Redis).
+
+    def _run(self, steps: "Steps[T]") -> T:
+        try:
+            call = next(steps)
+            while True:
+                name, *args = call
+                if name == "sleep":
+                    time.sleep(*args)
+                    result = None
+                elif name == "publish":
+                    result = self.bus.publish(*args)
+                else:
+                    result = getattr(self.backend, name)(*args)
+                call = steps.send(result)
+        except StopIteration as done:
+            return done.value
+        finally:
+            steps.close()
+
+    async def _arun(self, steps: "Steps[T]") -> T:
+        aio = None if self.backend.local else getattr(self.backend, "aio", None)
+        try:
+            call = next(steps)
+            while True:
+                name, *args = call
+                if name == "sleep":
+                    await asyncio.sleep(*args)
+                    result = None
+                elif name == "publish":
+                    publish = getattr(self.bus, "apublish", None)
+                    result = await publish(*args) if publish else self.bus.publish(*args)
+                elif aio is not None:
+                    result = await getattr(aio(), name)(*args)
+                elif self.backend.local:
+                    result = getattr(self.backend, name)(*args)
+                else:  # a remote backend with no async twin: a worker thread waits instead
+                    result = await anyio.to_thread.run_sync(getattr(self.backend, name), *args)
+                call = steps.send(result)
+        except StopIteration as done:
+            return done.value
+        finally:
+            steps.close()
+
     # Reading
 
     def get(self, id: str) -> Session:
+        return self._run(self._get(id))
+
+    async def aget(self, id: str) -> Session:
+        return await self._arun(self._get(id))
+
+    def _get(self, id: str) -> "Steps[Session]":
         if len(id) > 64:
             raise UnknownSession(id)
         with self._guard:
@@ -191,20 +256,20 @@ class Store:
                 self._cache.move_to_end(id)
         # With a copy at hand, its version is asked first: the document (with its history)
         # is read only when that copy is stale.
-        version = self.backend.version(id) if cached else None
+        version = (yield ("version", id)) if cached else None
         if cached and version is None:  # gone since it was cached
             raise UnknownSession(id)
         if cached and version == cached[0].version:
             session, touched, state = cached
         else:
-            found = self.backend.read(id)
+            found = yield ("read", id)
             if found is None:
                 raise UnknownSession(id)
             version, raw = found
             session, touched, state = document.decode(raw, version), 0.0, None
         now = self._clock()
         if now - touched > min(3600.0, self._ttl / 10):  # used: renew its expiry, not too often
-            self.backend.touch(id, self._ttl)
+            yield ("touch", id, self._ttl)
             touched = now
         self._remember(session, touched, state)
         return session
@@ -258,70 +323,96 @@ class Store:
         The first try starts from the cached copy, unread: the compare-and-set refuses it
         if another worker has changed the network since, and the next try reads it."""
         with self._lock(id):
-            for attempt in range(TRIES):
-                if attempt > 1:  # the first retry may only follow a stale cached copy
-                    _back_off(attempt)
-                cached = self._cached(id) if attempt == 0 else None
-                old = cached or self.get(id)
-                if expect is not None and old.version != expect:
-                    if cached:
-                        continue
-                    raise Conflict("network", "it changed meanwhile; try again")
-                new, result = op(old)
-                state = document.encode_state(new)
-                h = old.history
-                if state == self._state(old):  # no entry; an event only if the run changed
-                    if new.run == old.run:
-                        if cached:  # answer with the stored network, not a stale copy of it
-                            continue
-                        return old, result
-                    new = replace(new, version=old.version + 1, history=h)
-                    if self.backend.write(
-                        id, old.version, document.encode(new), None, None, self._ttl
-                    ):
-                        self._stored(new, action, self._state(old))
-                        return new, result
+            return self._run(self._update(id, op, action, expect, amend))
+
+    async def aupdate(
+        self,
+        id: str,
+        op: Callable[[Session], tuple[Session, T]],
+        action: str,
+        expect: int | None = None,
+        amend: bool = False,
+    ) -> tuple[Session, T]:
+        """`update` from async code; op runs on the event loop."""
+        async with self._alock(id):
+            return await self._arun(self._update(id, op, action, expect, amend))
+
+    def _update(
+        self,
+        id: str,
+        op: Callable[[Session], tuple[Session, T]],
+        action: str,
+        expect: int | None,
+        amend: bool,
+    ) -> "Steps[tuple[Session, T]]":
+        for attempt in range(TRIES):
+            if attempt > 1:  # the first retry may only follow a stale cached copy
+                yield ("sleep", _pause(attempt))
+            cached = self._cached(id) if attempt == 0 else None
+            old = cached or (yield from self._get(id))
+            if expect is not None and old.version != expect:
+                if cached:
                     continue
-                last = h.entries[-1]
-                amending = amend and h.cursor == last.seq and last.action == action
-                seq = h.cursor if amending else h.cursor + 1
-                # Entries' seqs run on by one: those before seq are the first `seq - first`,
-                # of which the last history - 1 are kept.
-                upto = seq - h.entries[0].seq
-                kept = h.entries[max(0, upto - (self._history - 1)) : upto]
-                entries = (*kept, Entry(seq, new.iteration, new.phase, action))
-                new = replace(new, version=old.version + 1, history=History(seq, entries))
-                lowest = entries[0].seq if entries[0].seq > h.entries[0].seq else None
-                highest = seq if h.entries[-1].seq > seq else None  # what could be redone
-                keep = None if lowest is None and highest is None else (lowest, highest)
-                if self.backend.write(
-                    id, old.version, document.encode(new), (seq, state), keep, self._ttl
-                ):
-                    self._stored(new, action, state)
+                raise Conflict("network", "it changed meanwhile; try again")
+            new, result = op(old)
+            state = document.encode_state(new)
+            h = old.history
+            if state == self._state(old):  # no entry; an event only if the run changed
+                if new.run == old.run:
+                    if cached:  # answer with the stored network, not a stale copy of it
+                        continue
+                    return old, result
+                new = replace(new, version=old.version + 1, history=h)
+                doc = document.encode(new)
+                if (yield from self._write(id, old.version, doc, None, None, new, action, state)):
                     return new, result
-            raise Conflict("network", "too many changes at once; try again")
+                continue
+            last = h.entries[-1]
+            amending = amend and h.cursor == last.seq and last.action == action
+            seq = h.cursor if amending else h.cursor + 1
+            # Entries' seqs run on by one: those before seq are the first `seq - first`,
+            # of which the last history - 1 are kept.
+            upto = seq - h.entries[0].seq
+            kept = h.entries[max(0, upto - (self._history - 1)) : upto]
+            entries = (*kept, Entry(seq, new.iteration, new.phase, action))
+            new = replace(new, version=old.version + 1, history=History(seq, entries))
+            lowest = entries[0].seq if entries[0].seq > h.entries[0].seq else None
+            highest = seq if h.entries[-1].seq > seq else None  # what could be redone
+            keep = None if lowest is None and highest is None else (lowest, highest)
+            doc, put = document.encode(new), (seq, state)
+            if (yield from self._write(id, old.version, doc, put, keep, new, action, state)):
+                return new, result
+        raise Conflict("network", "too many changes at once; try again")
 
     def travel(self, id: str, to: str | int) -> Session:
         """Undo ("undo"), redo ("redo") or jump to the entry with that seq."""
         with self._lock(id):
-            for attempt in range(TRIES):
-                if attempt:
-                    _back_off(attempt)
-                old = self.get(id)
-                h = old.history
-                seq = {"undo": h.cursor - 1, "redo": h.cursor + 1}.get(to, to)  # type: ignore[call-overload]
-                if not isinstance(seq, int) or not h.entries[0].seq <= seq <= h.entries[-1].seq:
-                    what = {"undo": "nothing to undo", "redo": "nothing to redo"}
-                    raise InvalidInput("history", what.get(to, f"no entry {to!r} in the history"))  # type: ignore[arg-type]
-                raw = self.backend.state(id, seq)
-                if raw is None:  # dropped by another worker meanwhile: read again
-                    continue
-                new = document.decode_state(old, raw)
-                new = replace(new, version=old.version + 1, history=History(seq, h.entries))
-                if self.backend.write(id, old.version, document.encode(new), None, None, self._ttl):
-                    self._stored(new, to if isinstance(to, str) else "jump")
-                    return new
-            raise Conflict("network", "too many changes at once; try again")
+            return self._run(self._travel(id, to))
+
+    async def atravel(self, id: str, to: str | int) -> Session:
+        async with self._alock(id):
+            return await self._arun(self._travel(id, to))
+
+    def _travel(self, id: str, to: str | int) -> "Steps[Session]":
+        for attempt in range(TRIES):
+            if attempt:
+                yield ("sleep", _pause(attempt))
+            old = yield from self._get(id)
+            h = old.history
+            seq = {"undo": h.cursor - 1, "redo": h.cursor + 1}.get(to, to)  # type: ignore[call-overload]
+            if not isinstance(seq, int) or not h.entries[0].seq <= seq <= h.entries[-1].seq:
+                what = {"undo": "nothing to undo", "redo": "nothing to redo"}
+                raise InvalidInput("history", what.get(to, f"no entry {to!r} in the history"))  # type: ignore[arg-type]
+            raw = yield ("state", id, seq)
+            if raw is None:  # dropped by another worker meanwhile: read again
+                continue
+            new = document.decode_state(old, raw)
+            new = replace(new, version=old.version + 1, history=History(seq, h.entries))
+            doc = document.encode(new)
+            action = to if isinstance(to, str) else "jump"
+            if (yield from self._write(id, old.version, doc, None, None, new, action)):
+                return new
+        raise Conflict("network", "too many changes at once; try again")
 
     def delete(self, id: str) -> None:
         with self._lock(id):
@@ -338,9 +429,38 @@ class Store:
         self.bus.close()
         self.backend.close()
 
-    def _stored(self, session: Session, action: str, state: bytes | None = None) -> None:
-        self._remember(session, self._clock(), state)
-        self.bus.publish(session.id, event(session, action))
+    async def aclose(self) -> None:
+        """`close`, once the backend's async client (of this event loop) is closed too."""
+        aclose = getattr(self.backend, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        self.close()
+
+    def _write(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int | None, int | None] | None,
+        new: Session,
+        action: str,
+        state: bytes | None = None,
+    ) -> "Steps[bool]":
+        """Store `new` (its document `doc`) if the stored version is still `version`, and
+        tell its followers: in the write itself if the backend publishes for this bus
+        (Redis: one round trip, and the events in the order of the versions), else
+        through the bus once written. Whether it was written."""
+        told = event(new, action)
+        if self._publishes:
+            written = yield ("write", id, version, doc, put, keep, self._ttl, told)
+        else:
+            written = yield ("write", id, version, doc, put, keep, self._ttl)
+        if written:
+            self._remember(new, self._clock(), state)
+            if not self._publishes:
+                yield ("publish", id, told)
+        return bool(written)
 
     def _cached(self, id: str) -> Session | None:
         with self._guard:
@@ -368,7 +488,16 @@ class Store:
     def _lock(self, id: str) -> threading.Lock:
         return self._locks[hash(id) % len(self._locks)]
 
+    def _alock(self, id: str) -> asyncio.Lock:
+        """The async twin of `_lock`, for changes made on one event loop."""
+        loop = asyncio.get_running_loop()
+        locks = self._alocks.get(loop)
+        if locks is None:
+            self._alocks = {loop: tuple(asyncio.Lock() for _ in range(256))}  # one loop at once
+            locks = self._alocks[loop]
+        return locks[hash(id) % len(locks)]
 
-def _back_off(attempt: int) -> None:
+
+def _pause(attempt: int) -> float:
     """After a lost compare-and-set, wait a little (randomly, so that the losers spread)."""
-    time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.05)))
+    return random.uniform(0, min(0.001 * 2**attempt, 0.05))

@@ -13,9 +13,10 @@ Keys, all under one prefix (`bl:` unless told), each network's with the same exp
 
 Each call of the backend is one Lua script or one read, so each is atomic: `create` takes
 the id and the code or nothing, `write` compares the version and writes, puts and drops
-history states and renews the expiry at once. A write carries a token of its own, so that
-the client's retry of a write whose answer was lost is recognised as done rather than
-seen as a conflict (which would make the store compute the change a second time).
+history states, renews the expiry and publishes the change's follow event at once. A
+write carries a token of its own, so that the client's retry of a write whose answer was
+lost is recognised as done rather than seen as a conflict (which would make the store
+compute the change a second time).
 Expiry is Redis's own: every key of a network gets the store's time to live on create,
 write and touch, and Redis drops it when that passes, so `expire` has nothing to do.
 
@@ -85,6 +86,7 @@ if ARGV[6] ~= '' then
   end
 end
 renew(net, states, ARGV[9], ARGV[8])
+if ARGV[10] then redis.call('PUBLISH', ARGV[11], ARGV[10]) end
 return 1
 """
 )
@@ -128,10 +130,18 @@ return n
 """
 
 
+TIMEOUTS = {"socket_timeout": 10, "socket_connect_timeout": 5}
+
+
 def open_redis(url: str, prefix: str = "bl:") -> tuple["RedisBackend", "RedisBus"]:
     """The backend and the bus of the Redis at `url` (redis://host:port/db)."""
-    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
-    return RedisBackend(client, prefix), RedisBus(client, url, prefix)
+    client = redis.Redis.from_url(url, **TIMEOUTS)
+    return RedisBackend(client, prefix, url), RedisBus(client, url, prefix)
+
+
+def channel(prefix: str, id: str) -> str:
+    """The pub/sub channel of a network's follow events."""
+    return f"{prefix}events:{id}"
 
 
 def _ms(ttl: float) -> int:
@@ -140,18 +150,35 @@ def _ms(ttl: float) -> int:
 
 class RedisBackend:
     """Documents and history states in Redis; safe to call from many threads at once (the
-    client keeps a pool of connections)."""
+    client keeps a pool of connections). What a reading or a change calls (version, read,
+    write, touch, state) has async twins too (`aio`), so that the event loop awaits Redis
+    without a worker thread: the hop to a thread and back, among forty of them, cost a
+    step more CPU than the rest of its work."""
 
     local = False  # a network round trip, and a wait as long as the timeout if Redis is down
 
-    def __init__(self, client: redis.Redis, prefix: str = "bl:"):
+    def __init__(self, client: redis.Redis, prefix: str = "bl:", url: str = ""):
         self.client = client
         self.prefix = prefix
+        self.url = url
         self._codes = prefix + "code:"
         self._create = client.register_script(CREATE)
         self._write = client.register_script(WRITE)
         self._touch = client.register_script(TOUCH)
         self._delete = client.register_script(DELETE)
+        self._aio: tuple[asyncio.AbstractEventLoop, AsyncCalls] | None = None
+
+    def aio(self) -> "AsyncCalls":
+        """The async twins, with a client of this event loop's own."""
+        loop = asyncio.get_running_loop()
+        if self._aio is None or self._aio[0] is not loop:
+            self._aio = (loop, AsyncCalls(self))
+        return self._aio[1]
+
+    async def aclose(self) -> None:
+        if self._aio is not None and self._aio[0] is asyncio.get_running_loop():
+            await self._aio[1].client.aclose()
+        self._aio = None
 
     def _keys(self, id: str) -> list[str]:
         return [f"{self.prefix}net:{id}", f"{self.prefix}states:{id}"]
@@ -162,12 +189,10 @@ class RedisBackend:
         return bool(self._create(keys, [id, token, code, doc, state[0], state[1], _ms(ttl)]))
 
     def read(self, id: str) -> tuple[int, bytes] | None:
-        version, doc = self.client.hmget(self._keys(id)[0], ["v", "doc"])
-        return None if version is None or doc is None else (int(version), doc)
+        return _found(self.client.hmget(self._keys(id)[0], ["v", "doc"]))
 
     def version(self, id: str) -> int | None:
-        version = self.client.hget(self._keys(id)[0], "v")
-        return None if version is None else int(version)
+        return _number(self.client.hget(self._keys(id)[0], "v"))
 
     def write(
         self,
@@ -177,14 +202,35 @@ class RedisBackend:
         put: tuple[int, bytes] | None,
         keep: tuple[int | None, int | None] | None,
         ttl: float,
+        event: bytes | None = None,
     ) -> bool:
+        args = self._write_args(id, version, doc, put, keep, ttl, event)
+        return bool(self._write(self._keys(id), args))
+
+    def publishes_for(self, bus: object) -> bool:
+        """Whether a write can publish its follow event itself, for `bus` (in the same
+        script: one round trip, and the events in the order of the versions)."""
+        return isinstance(bus, RedisBus) and bus.prefix == self.prefix
+
+    def _write_args(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int | None, int | None] | None,
+        ttl: float,
+        event: bytes | None,
+    ) -> list:
         seq, state = put if put is not None else ("", b"")
         token = secrets.token_hex(8)
         lowest, highest = keep or (None, None)
         bounds = (lowest or 0, 2**53 if highest is None else highest)  # seqs count from 1
         args = [version, token, doc, seq, state, *(bounds if keep else ("", "")), _ms(ttl)]
         args.append(self._codes)
-        return bool(self._write(self._keys(id), args))
+        if event is not None:
+            args += [event, channel(self.prefix, id)]
+        return args
 
     def state(self, id: str, seq: int) -> bytes | None:
         return self.client.hget(self._keys(id)[1], str(seq))
@@ -207,6 +253,51 @@ class RedisBackend:
 
     def close(self) -> None:
         self.client.close()
+
+
+class AsyncCalls:
+    """The backend's calls that readings and changes make, awaited on one event loop (a
+    client of redis.asyncio of its own): the same keys, scripts and answers."""
+
+    def __init__(self, backend: RedisBackend):
+        self.backend = backend
+        self.client = redis.asyncio.Redis.from_url(backend.url, **TIMEOUTS)
+        self._write = self.client.register_script(WRITE)
+        self._touch = self.client.register_script(TOUCH)
+
+    async def read(self, id: str) -> tuple[int, bytes] | None:
+        return _found(await self.client.hmget(self.backend._keys(id)[0], ["v", "doc"]))
+
+    async def version(self, id: str) -> int | None:
+        return _number(await self.client.hget(self.backend._keys(id)[0], "v"))
+
+    async def write(
+        self,
+        id: str,
+        version: int,
+        doc: bytes,
+        put: tuple[int, bytes] | None,
+        keep: tuple[int | None, int | None] | None,
+        ttl: float,
+        event: bytes | None = None,
+    ) -> bool:
+        args = self.backend._write_args(id, version, doc, put, keep, ttl, event)
+        return bool(await self._write(self.backend._keys(id), args))
+
+    async def state(self, id: str, seq: int) -> bytes | None:
+        return await self.client.hget(self.backend._keys(id)[1], str(seq))
+
+    async def touch(self, id: str, ttl: float) -> None:
+        await self._touch(self.backend._keys(id), [_ms(ttl), self.backend._codes])
+
+
+def _found(got: list) -> tuple[int, bytes] | None:
+    version, doc = got
+    return None if version is None or doc is None else (int(version), doc)
+
+
+def _number(got: bytes | None) -> int | None:
+    return None if got is None else int(got)
 
 
 class RedisBus:
@@ -232,7 +323,7 @@ class RedisBus:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _channel(self, id: str) -> str:
-        return f"{self.prefix}events:{id}"
+        return channel(self.prefix, id)
 
     def _followers_key(self, id: str) -> str:
         return f"{self.prefix}followers:{id}"
@@ -243,6 +334,14 @@ class RedisBus:
         try:
             self.client.publish(self._channel(id), event)
         except redis.RedisError as e:
+            log.warning("follow event of %s not published: %r", id, e)
+
+    async def apublish(self, id: str, event: bytes) -> None:
+        """`publish` from the event loop, awaited (on this process's async client)."""
+        self._start()
+        try:
+            await self._aclient.publish(self._channel(id), event)
+        except (redis.RedisError, OSError) as e:
             log.warning("follow event of %s not published: %r", id, e)
 
     def followers(self, id: str) -> int:
@@ -292,9 +391,7 @@ class RedisBus:
         self._pongs: dict[bytes, asyncio.Future] = {}
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
-        self._aclient = redis.asyncio.Redis.from_url(
-            self.url, socket_timeout=10, socket_connect_timeout=5
-        )
+        self._aclient = redis.asyncio.Redis.from_url(self.url, **TIMEOUTS)
         self._acount = self._aclient.register_script(FOLLOWERS)
         self._pubsub = self._aclient.pubsub()
         self._tasks = [loop.create_task(self._read()), loop.create_task(self._beat())]
