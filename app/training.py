@@ -167,6 +167,8 @@ async def run(
     before = await store.aget(id)
     if not owns(before, token):
         raise NotOwner(id)
+    if before.run and before.run.running(time.time()):  # its chunks would change it meanwhile
+        raise Refused("run", "a live training is running: stop it first", 409)
     count = ops.checked_iterations(before.state, iterations, field)
     result = await trainer.train(before.state, count)
     try:

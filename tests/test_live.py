@@ -64,6 +64,9 @@ def test_one_run_at_a_time_and_only_by_the_owner(client, stranger, classic):
     )
     again = client.post(f"/api/networks/{classic}/run", json={"iterations": 5})
     assert again.status_code == 409 and "already running" in again.text
+    trained = client.post(f"/api/networks/{classic}/train", json={"iterations": 5})
+    assert trained.status_code == 409  # refused at once, not after training in vain
+    assert trained.json()["detail"][0]["loc"] == ["run"] and "stop it" in trained.text
     assert stranger.post(f"/api/networks/{classic}/run/stop").status_code == 403
     assert stranger.post(f"/api/networks/{classic}/run", json={"iterations": 5}).status_code == 403
     assert run(client, classic)["status"] == "running"
