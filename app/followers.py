@@ -54,7 +54,7 @@ def _small(data: bytes) -> bytes:
 class Lab:
     """A change's lab as one stream event, plain and compressed, made once for everyone."""
 
-    def __init__(self, followed: drawings.Followed, version: int, swap: str, view: str):
+    def __init__(self, followed: drawings.Drawing, version: int, swap: str, view: str):
         head = orjson.dumps({"version": version, "swap": swap, "view": view})
         # SSE splits data at CR and LF alike: HTML reads the lines back the same.
         lines = followed.body.replace("\r\n", "\n").replace("\r", "\n").encode().split(b"\n")

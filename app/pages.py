@@ -313,6 +313,9 @@ def live(id: str, request: Request, store: StoreDep) -> Response:
     return _render(request, session, "changes.html")  # ended: every region, once
 
 
+PICTURE_HEADERS = {"Cache-Control": "private, max-age=3600"}  # its URL names what it shows
+
+
 @router.get("/n/{id}/boundary.svg", name="lab_boundary")
 async def decision_boundary(id: str, request: Request, store: StoreDep) -> Response:
     """The decision boundary's picture (networks with two inputs; 404 for others), or with
@@ -326,10 +329,8 @@ async def decision_boundary(id: str, request: Request, store: StoreDep) -> Respo
         return Response(status_code=404)
     heat = request.query_params.get("points") != "1"
     label = TEXT[_lang(request, _prefs(request))]["boundary_alt" if heat else "scatter"]
-    body = await drawings.picture((boundary.key(s.state), heat, label), s.state, label, heat)
-    return Response(
-        body, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    made = await drawings.picture((boundary.key(s.state), heat, label), s.state, label, heat)
+    return drawings.answer(request, made, "image/svg+xml", PICTURE_HEADERS)
 
 
 @router.post(PATHS["gradcheck"], name="lab_gradcheck", dependencies=[ratelimit.TRAIN])

@@ -1,13 +1,16 @@
-"""What a follower's page costs the server: its fetch of the lab after each change.
+"""What a follower's page costs the server when it asks for something: the lab (after a
+reconnection, or in the owner's other tabs: a follower's stream brings each change's lab
+itself), and a decision boundary's picture (every chunk of a live training).
 
 Against the app under uvicorn on 127.0.0.1 (benchmarks/page.py's `serve`): one client
 asks, one request at a time on one keep-alive connection, for the lab of a network it
-does not own (`GET /n/{id}` with HX-Request, as static/follow.js does after an event),
-drawn once for that version and then answered from the cache, with and without gzip;
-then the no-op `GET /healthz`. Reports the server's CPU time per request (from /proc),
-the wall time, the bytes sent, and each fetch's ratio to the no-op. Multiply by the
-followers and the owner's steps a second for the share of a core a class takes
-(benchmarks/classroom.py --pages measures that whole).
+does not own (`GET /n/{id}` with HX-Request, as static/follow.js does), drawn once for
+that version and then answered from the cache, with and without gzip; for the picture of
+a 2-8-8-1 network on the spiral of 200 (`GET /n/{id}/boundary.svg`, drawn once); then the
+no-op `GET /healthz`. Reports the server's CPU time per request (from /proc), the wall
+time, the bytes sent, and each request's ratio to the no-op. Multiply by the followers and
+the chunks a second for the share of a core a class takes (benchmarks/classroom.py
+--pages measures the steps' whole).
 
     .venv/bin/python -m benchmarks.follow [--requests 500]
 """
@@ -19,7 +22,7 @@ import time
 import urllib.parse
 
 from benchmarks.classroom import cpu_seconds
-from benchmarks.knobs import created
+from benchmarks.knobs import SPIRAL, created
 from benchmarks.page import serve
 
 
@@ -43,6 +46,7 @@ def main() -> None:
     n = parser.parse_args().requests
     with serve() as url:
         id, _ = created(url, {"preset": "classic"})
+        spiral, _ = created(url, SPIRAL)
         where = urllib.parse.urlparse(url)
         pattern = f"uvicorn app.main:app .*--port {where.port}"
         pid = int(subprocess.check_output(["pgrep", "-f", pattern]).split()[0])
@@ -54,6 +58,9 @@ def main() -> None:
             ),
             "follower's lab, identity": measure(
                 connection, pid, f"/n/{id}", lab | {"Accept-Encoding": "identity"}, n
+            ),
+            "decision boundary's picture, gzip": measure(
+                connection, pid, f"/n/{spiral}/boundary.svg", {"Accept-Encoding": "gzip"}, n
             ),
             "no-op (GET /healthz)": measure(connection, pid, "/healthz", {}, n),
         }

@@ -740,12 +740,20 @@ def test_a_decision_boundary_asked_for_by_many_at_once_is_drawn_once(client, mon
         return real(*args)
 
     monkeypatch.setattr(pages.boundary, "svg", slow)
+    packed = []  # and compressed once, for all of them (its 68 KB were, for each viewer)
+    compress = drawings.gzip.compress
+    monkeypatch.setattr(
+        drawings.gzip, "compress", lambda *a, **k: packed.append(1) or compress(*a, **k)
+    )
     drawings._PICTURES.clear()  # drawn by an earlier test, maybe: the same parameters
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: client.get(f"/n/{id}/boundary.svg"), range(6)))
     assert [a.status_code for a in answers] == [200] * 6
     assert len({a.text for a in answers}) == 1 and "<rect" in answers[0].text
-    assert len(drawn) == 1
+    assert len(drawn) == 1 and len(packed) == 1
+    assert {a.headers["content-encoding"] for a in answers} == {"gzip"}
+    plain = client.get(f"/n/{id}/boundary.svg", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == answers[0].text
 
 
 def test_a_batch_shows_the_chosen_sample_s_figures_and_its_share(client):
