@@ -19,9 +19,11 @@ from app.middleware import BodyLimit, OriginCheck, SecurityHeaders, security_hea
 from app.problems import documented
 from app.refusal import Refused
 from app.settings import Settings
-from app.store import Conflict, NotOwner, UnknownSession, open_store
+from app.store import Conflict, NotOwner, UnknownSession, failures, open_store
 
 EXPIRY_SWEEP = 3600.0  # seconds between sweeps of networks unused too long
+UNAVAILABLE = "not answering just now; try again in a moment"
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Settings | None = None) -> FastAPI:
@@ -84,6 +86,17 @@ def create_app(config: Settings | None = None) -> FastAPI:
             return await run_in_threadpool(pages.refused, request, exc)
         detail = [{"loc": [exc.field], "msg": str(exc), "type": "refused"}]
         return JSONResponse({"detail": detail}, status_code=exc.status, headers=exc.headers)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        """The store did not answer: 503, try again (never a 500 for an outage)."""
+        log.warning("the store did not answer %s %s: %r", request.method, request.url.path, exc)
+        down = Refused("store", UNAVAILABLE, 503, retry_after=1)
+        if request.url.path.startswith("/api/"):
+            return await refused(request, down)
+        return PlainTextResponse(f"{down}\n", status_code=503, headers=down.headers)  # no lab
+
+    for failure in failures(config):
+        app.add_exception_handler(failure, unavailable)
 
     @app.exception_handler(UnknownSession)
     async def unknown_session(request: Request, exc: UnknownSession) -> JSONResponse:

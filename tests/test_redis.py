@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from app.session import create, next_phase, step
+from app.store import UnknownSession
 from app.store.redis import STALE, open_redis
 from tests.conftest import run_async
 from tests.server import free_port
@@ -157,13 +158,66 @@ def test_ping_fails_when_redis_does_not_answer(redis_url):
     backend.close()
 
 
-def test_a_change_stored_is_not_failed_by_a_follow_event_that_could_not_be_sent(two, monkeypatch):
-    a, _ = two
+def test_a_change_s_follow_event_is_published_by_its_write_and_a_deletion_s_after_it(
+    two, monkeypatch
+):
+    """A change's event goes out in the write's own script (with it or not at all, in the
+    order of the versions); a deletion's after it, and a failure to send that one does not
+    fail the deletion (its owner would try again, and find it gone)."""
+    a, b = two
     s, _ = a.add(classic())
+    sent = []
 
     def down(*args):
+        sent.append(args)
         raise redis.ConnectionError("Redis went away after the write")
 
     monkeypatch.setattr(a.backend.client, "publish", down)
+    channel = f"{a.bus.prefix}events:{s.id}"
+    listener = a.backend.client.pubsub()
+    listener.subscribe(channel)
+    assert listener.get_message(timeout=5)["type"] == "subscribe"
     stepped, _ = a.update(s.id, step, "step")
-    assert a.get(s.id).version == stepped.version == 2
+    message = listener.get_message(timeout=5)
+    assert orjson.loads(message["data"])["version"] == stepped.version == 2 and sent == []
+    a.delete(s.id)  # its event could not be sent: the deletion stands
+    assert len(sent) == 1 and b"delete" in sent[0][1]
+    with pytest.raises(UnknownSession):
+        b.get(s.id)
+    listener.close()
+
+
+def test_a_store_that_does_not_answer_is_a_503_to_try_again(tmp_path):
+    """Redis gone: every answer is 503 with Retry-After (JSON naming the store on the API,
+    a line of text on a page), never a 500."""
+    from fastapi.testclient import TestClient
+
+    from app import settings
+    from app.main import create_app
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    config = settings.load({"REDIS_URL": dead}, db=str(tmp_path / "unused.db"))
+    with TestClient(create_app(config)) as client:
+        for method, path in (
+            ("GET", "/api/networks/abc"),
+            ("POST", "/api/networks/abc/phase/next"),
+            ("GET", "/n/abc"),
+        ):
+            r = client.request(method, path, headers={"Origin": "http://testserver"})
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1", (path, r.text)
+            assert "store: not answering just now" in r.text
+        assert client.get("/api/networks/abc").json()["detail"][0]["loc"] == ["store"]
+        assert client.get("/readyz").status_code == 503
+
+
+def test_many_calls_at_once_on_one_event_loop_wait_for_a_connection(redis_stores):
+    """More readings at once than the async client has connections: they wait their turn
+    (its default pool refused the 101st at once: 300 followers joining made 500s)."""
+    store = redis_stores()
+    s, _ = store.add(classic())
+
+    async def many():
+        return await asyncio.gather(*(store.aget(s.id) for _ in range(300)))
+
+    assert {x.version for x in run_async(many())} == {1}
+    store.close()

@@ -4,6 +4,8 @@
 when `REDIS_URL` is set.
 """
 
+import sqlite3
+
 from app.settings import Settings
 from app.store.base import Conflict, NotOwner, Store, UnknownSession, digest, owns
 from app.store.document import Unreadable
@@ -17,6 +19,7 @@ __all__ = [
     "UnknownSession",
     "Unreadable",
     "digest",
+    "failures",
     "open_store",
     "owns",
 ]
@@ -34,3 +37,13 @@ def open_store(settings: Settings) -> Store:
         backend, bus = open_redis(settings.redis_url)
         return Store(backend, bus, **options)
     return Store(SQLiteBackend(settings.db), LocalBus(), **options)
+
+
+def failures(settings: Settings) -> tuple[type[Exception], ...]:
+    """What a store raises when it does not answer (Redis down or out of connections,
+    SQLite's file locked beyond its timeout): the server answers 503, try again."""
+    if settings.redis_url:
+        import redis
+
+        return (redis.RedisError, OSError)
+    return (sqlite3.OperationalError,)

@@ -131,6 +131,17 @@ return n
 
 
 TIMEOUTS = {"socket_timeout": 10, "socket_connect_timeout": 5}
+POOL = 64  # connections of one event loop's client: more calls at once wait for one
+
+
+def _async_client(url: str) -> redis.asyncio.Redis:
+    """A client of redis.asyncio whose calls wait for a free connection (up to the
+    timeout) when POOL are busy: its default pool refuses the 101st call at once, which 300
+    followers joining at once reached."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=POOL, timeout=TIMEOUTS["socket_timeout"], **TIMEOUTS
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 def open_redis(url: str, prefix: str = "bl:") -> tuple["RedisBackend", "RedisBus"]:
@@ -261,7 +272,7 @@ class AsyncCalls:
 
     def __init__(self, backend: RedisBackend):
         self.backend = backend
-        self.client = redis.asyncio.Redis.from_url(backend.url, **TIMEOUTS)
+        self.client = _async_client(backend.url)
         self._write = self.client.register_script(WRITE)
         self._touch = self.client.register_script(TOUCH)
 
@@ -391,7 +402,7 @@ class RedisBus:
         self._pongs: dict[bytes, asyncio.Future] = {}
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
-        self._aclient = redis.asyncio.Redis.from_url(self.url, **TIMEOUTS)
+        self._aclient = _async_client(self.url)
         self._acount = self._aclient.register_script(FOLLOWERS)
         self._pubsub = self._aclient.pubsub()
         self._tasks = [loop.create_task(self._read()), loop.create_task(self._beat())]
