@@ -64,6 +64,7 @@ class Connection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.received = 0  # the answers' bodies, as sent (compressed or not)
 
     async def request(
         self, method: str, path: str, token: str = "", body: bytes = b"", extra: str = ""
@@ -84,6 +85,7 @@ class Connection:
         except (OSError, asyncio.IncompleteReadError, Broken):
             self.close()
             raise Broken(f"{method} {path}") from None
+        self.received += len(data)
         if headers.get(b"connection") == b"close":
             self.close()
         if headers.get(b"content-encoding") == b"gzip":
