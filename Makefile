@@ -53,11 +53,12 @@ bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m benchmarks.flood
 	$(BIN)/python -m benchmarks.classroom
-	$(BIN)/python -m benchmarks.classroom --pages --pace 2 --rate 1
+	$(BIN)/python -m benchmarks.classroom --pages --pace 2
 	$(BIN)/python -m benchmarks.follow
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 	$(BIN)/python -m benchmarks.knobs  # needs chromium
 	$(BIN)/python -m benchmarks.live
+	$(BIN)/python -m benchmarks.live_class
 	$(BIN)/python -m benchmarks.graph
 	$(BIN)/python -m benchmarks.training
 
