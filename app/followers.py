@@ -1,5 +1,6 @@
 """A follower's page stream: each change of the network comes with the lab it leads to,
 drawn once for every follower with the same display preferences, and compressed once.
+(Not the count of followers: only the owner's page shows it.)
 
 Without it, every follower's page fetched the lab after each event: 300 pages, 300 requests
 a change, 1,200 a second for a teacher stepping 4 times a second, more than one core
@@ -104,6 +105,8 @@ async def stream(
     if packed:
         yield GZIP_HEADER
     async for kind, raw, data in api.changes(store, s, follower=True):
+        if kind == "followers":  # shown on the owner's page alone: 300 joining made 45,000
+            continue
         plain = api.PING_COMMENT if kind == "ping" else api.sse(kind, raw)
         out = _small(plain) if packed else plain
         if kind == "change" and data.get("action") not in ("open", "delete"):
