@@ -8,15 +8,18 @@ import asyncio
 import gzip
 import threading
 from functools import cached_property
+from urllib.parse import quote
 
 from cachetools import TTLCache, cached
 from fastapi import Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from app import render
 from app.session import Session
 from app.view import boundary, prefs
+from app.view.text import TEXT
 
 
 class Drawing:
@@ -32,9 +35,14 @@ class Drawing:
 
 
 def _key(
-    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None
+    session: Session,
+    name: str,
+    chosen: prefs.Prefs,
+    lang: str,
+    only: list[str] | None = None,
+    pictures: bool = False,
 ) -> tuple:
-    return (session.id, session.version, name, tuple(only or ()), chosen, lang)
+    return (session.id, session.version, name, tuple(only or ()), chosen, lang, pictures)
 
 
 # The first request draws while the others wait for it (cachetools' condition).
@@ -44,18 +52,38 @@ _DRAWN = threading.Condition()
 
 @cached(_FOLLOWED, key=_key, condition=_DRAWN)
 def followed(
-    session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None = None
+    session: Session,
+    name: str,
+    chosen: prefs.Prefs,
+    lang: str,
+    only: list[str] | None = None,
+    pictures: bool = False,
 ) -> Drawing:
     """The lab (`name`: lab.html, or changes.html with the regions `only`) as followers with
     these preferences see network `session` at its version: drawn once (call it from a
-    worker thread: drawing takes milliseconds)."""
-    return Drawing(render.html(session, name, chosen, lang, only=only, owner=False))
+    worker thread: drawing takes milliseconds). With `pictures`, the decision boundary's
+    picture is in it (a data: URL) rather than named by its URL."""
+    extra = {"boundary_src": inline_picture(session, lang)} if pictures else None
+    return Drawing(render.html(session, name, chosen, lang, only=only, owner=False, extra=extra))
+
+
+def inline_picture(session: Session, lang: str) -> str | None:
+    """The decision boundary's picture as a data: URL (None for a network without one)."""
+    if boundary.key(session.state) is None:
+        return None
+    svg = boundary.svg(session.state, TEXT[lang]["boundary_alt"], True).replace('"', "'")
+    # Percent-encoded only where a URL must be ('#', '%', line ends...) or where it would end
+    # the attribute ('"', '&'): the rest stays as it is (attribute escaping made each quote
+    # five characters), for the stream's compression to find its repeats. Our own numbers
+    # and texts: nothing in it a user typed.
+    return Markup("data:image/svg+xml," + quote(svg, safe=" !$'()*+,-./:;<=>?@_~"))
 
 
 def drawn(
     session: Session, name: str, chosen: prefs.Prefs, lang: str, only: list[str] | None = None
 ) -> Drawing | None:
-    """That drawing if it is made already (a look-up, for the event loop), else None."""
+    """That drawing (without pictures) if it is made already (a look-up, for the event
+    loop), else None."""
     with _DRAWN:
         return _FOLLOWED.get(_key(session, name, chosen, lang, only))
 

@@ -5,9 +5,10 @@ temporary directory, or Redis with `--redis URL`; `--workers N`), makes the 2-8-
 network on the spiral of 200 (benchmarks/knobs.py's), connects `--followers` pages to its
 page stream (`/n/{id}/events`, gzip) and starts a live training of it. Each follower does
 what its page does (static/follow.js and the browser): it takes each chunk's regions from
-its stream, and fetches the decision boundary's picture its regions name, one at a time
-on a keep-alive connection of its own (a newer one once that answer is in, if the picture
-changed meanwhile). A listener on the API's events marks when each chunk was stored.
+its stream, and the decision boundary's picture with them (since the seventh session) or,
+if they only name it, fetches it, one at a time on a keep-alive connection of its own (a
+newer one once that answer is in, if the picture changed meanwhile). A listener on the
+API's events marks when each chunk was stored.
 
 Reports the chunks stored a second, each follower's updates a second (regions, and
 pictures), the delay from a chunk's event to a follower showing it (its regions and its
@@ -35,6 +36,7 @@ from benchmarks.knobs import SPIRAL
 
 clock = time.perf_counter
 PICTURE = re.compile(rb'id="boundary-map" src="([^"]+)"')
+INLINE = b'id="boundary-map" src="data:'  # a picture inside the regions
 
 
 @dataclass
@@ -106,6 +108,10 @@ async def follow(port: int, id: str, me: Follower, opened: "Opened") -> None:
                     continue
                 version = orjson.loads(e.split(b"\n", 2)[1][6:])["version"]
                 me.regions += 1
+                if INLINE in e:  # the picture came with the regions (a follower's page)
+                    me.pictures += 1
+                    me.shown[version] = clock()
+                    continue
                 found = PICTURE.search(e)
                 if found and found.group(1) != src:
                     src = found.group(1)

@@ -134,3 +134,25 @@ def test_a_followers_page_stream_is_gzip_and_the_owners_is_plain_events(tmp_path
                 if '"version":2' in line:
                     break
             assert "event: lab" not in mine_text  # the owner's tabs fetch what changed
+
+
+def test_a_live_chunk_s_regions_bring_the_picture_itself():
+    """A chunk's regions for followers carry the decision boundary's picture as a data: URL
+    (one drawing for all, where each page fetched it): the very picture its URL serves."""
+    from html import unescape
+    from urllib.parse import unquote
+
+    from app import drawings
+    from app.view import boundary
+    from app.view.text import TEXT
+
+    s = ops.create({"preset": "classic"})
+    only = list(followers.LIVE)
+    inline = drawings.followed(s, "changes.html", prefs.Prefs(), "en", only, pictures=True)
+    named = drawings.followed(s, "changes.html", prefs.Prefs(), "en", only)
+    src = re.search(r'id="boundary-map" src="([^"]*)"', inline.body)[1]
+    assert src.startswith("data:image/svg+xml,") and not {"#", "&", '"'} & set(src)
+    picture = unquote(unescape(src).removeprefix("data:image/svg+xml,"))
+    svg = boundary.svg(s.state, TEXT["en"]["boundary_alt"], True)
+    assert picture == svg.replace('"', "'")  # the same picture, its attributes in ' quotes
+    assert 'src="/n/' in named.body and "data:image" not in named.body

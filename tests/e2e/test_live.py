@@ -38,7 +38,8 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
     id = owned_spiral(page, server)
     follower.goto(f"{server}/n/{id}")
     expect(page.locator("#followers")).to_have_text("1")
-    # The follower's stream brings each chunk's regions: its page asks only for pictures.
+    # The follower's stream brings each chunk's regions and picture: its page asks for
+    # nothing but, once the training has ended, the picture its whole lab names.
     asked = []
     follower.on("request", lambda r: "/events" not in r.url and asked.append(r.url))
     page.locator("#iterations").fill("100000")
@@ -54,6 +55,12 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
         boundary = changes(page, "#boundary-map", "src", boundary)
     seen = changes(follower, "#curve-train", "points", None)
     changes(follower, "#curve-train", "points", seen)
+    picture = changes(follower, "#boundary-map", "src", None)  # the picture itself, redrawn
+    assert picture.startswith("data:image/svg+xml,")
+    changes(follower, "#boundary-map", "src", picture)
+    follower.wait_for_function(  # a picture the browser reads (the data: URL well made)
+        "(img => img.complete && img.naturalWidth === 240)(document.getElementById('boundary-map'))"
+    )
     expect(follower.locator("#curve-test")).to_have_count(1)  # the test set's curve too
     expect(follower.locator("#btn-stop")).to_have_count(0)  # a follower cannot stop it
 
@@ -73,7 +80,8 @@ def test_a_live_training_moves_the_curve_and_the_boundary_and_stop_stops_it(
         expect(viewer.locator("#status")).to_have_attribute("data-iteration", str(done + 1))
     expect(page.locator("#btn-train")).to_be_visible()
     assert all_local(requests_made, server)
-    assert asked and all("/boundary.svg?" in url for url in asked)
+    assert len(asked) <= 1 and all("/boundary.svg?" in url for url in asked), asked
+    assert follower.locator("#boundary-map").get_attribute("src").startswith(f"/n/{id}/")
 
 
 def test_a_new_user_builds_2_8_8_1_on_the_spiral_and_trains_it_live_from_the_page(page, server):
