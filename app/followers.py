@@ -20,6 +20,7 @@ reconnects after any of them alike.
 """
 
 import asyncio
+import logging
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -32,8 +33,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app import api, drawings
 from app.session import Session
-from app.store import Store
+from app.store import Store, UnknownSession
 from app.view import prefs
+
+log = logging.getLogger(__name__)
 
 # What a chunk of a live training changes: sent to every page showing it, after each.
 LIVE = ("status", "graph", "fields", "run", "boundary")
@@ -111,6 +114,12 @@ async def stream(
         plain = api.PING_COMMENT if kind == "ping" else api.sse(kind, raw)
         out = _small(plain) if packed else plain
         if kind == "change" and data.get("action") not in ("open", "delete"):
-            made = await lab(store, s.id, data, chosen, lang)  # sent with it: one write
-            out += made.packed if packed else made.plain
+            try:
+                made = await lab(store, s.id, data, chosen, lang)  # sent with it: one write
+                out += made.packed if packed else made.plain
+            except UnknownSession:  # deleted meanwhile: its event comes next
+                pass
+            except Exception:  # the store gone (Redis down): the browser reconnects later
+                log.warning("the lab of %s for its followers was not drawn", s.id, exc_info=True)
+                return
         yield out

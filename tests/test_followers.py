@@ -7,6 +7,7 @@ import re
 import zlib
 
 import httpx
+import orjson
 
 from app import followers, render
 from app import session as ops
@@ -156,3 +157,34 @@ def test_a_live_chunk_s_regions_bring_the_picture_itself():
     svg = boundary.svg(s.state, TEXT["en"]["boundary_alt"], True)
     assert picture == svg.replace('"', "'")  # the same picture, its attributes in ' quotes
     assert 'src="/n/' in named.body and "data:image" not in named.body
+
+
+def test_a_network_deleted_before_its_change_s_lab_is_drawn_ends_the_stream_with_delete(
+    tmp_path, monkeypatch
+):
+    """The change's event still goes out, then the deletion's (the page goes home): no
+    stream broken by the error."""
+    store = Store(SQLiteBackend(str(tmp_path / "lab.db")), LocalBus())
+    s, _ = store.add(ops.create({"preset": "classic"}))
+    real = followers._draw
+
+    async def deleted_first(store, id, *args):
+        store.delete(id)
+        return await real(store, id, *args)
+
+    monkeypatch.setattr(followers, "_draw", deleted_first)
+
+    async def run() -> str:
+        out = b""
+        got = followers.stream(store, store.get(s.id), prefs.Prefs(), "en", False)
+        first = asyncio.ensure_future(anext(got))
+        await asyncio.sleep(0.1)  # listening
+        store.update(s.id, lambda x: (ops.next_phase(x), None), "next")
+        out += await first
+        async for chunk in got:  # ends after the deletion
+            out += chunk
+        return out.decode()
+
+    sent = events(run_async(asyncio.wait_for(run(), 10)))
+    assert [kind for kind, _ in sent] == ["change"] * 3  # no lab: there was none to draw
+    assert [orjson.loads(data)["action"] for _, data in sent] == ["open", "next", "delete"]
