@@ -286,3 +286,31 @@ def test_a_live_training_run_by_one_worker_is_followed_and_stopped_through_the_o
         done = one.get(f"{api}/run").json()["done"]
         assert 0 < done == one.get(api).json()["iteration"] == other.get(api).json()["iteration"]
         assert a != b
+
+
+def test_a_followers_page_on_one_worker_is_brought_the_lab_of_a_step_made_through_the_other(
+    server,
+):
+    with ExitStack() as stack:
+
+        def connect():
+            c = stack.enter_context(httpx.Client(base_url=server.url, timeout=30))
+            return c, c.get("/healthz")
+
+        workers = spread(server, 1, connect)
+        (_, (one,)), (_, (other,)) = [(p, cs) for p, cs in workers.items() if p][:2]
+        made = one.post("/api/networks", json={"preset": "classic"}).json()
+        id, auth = made["id"], {"Authorization": f"Bearer {made['owner_token']}"}
+        plain = {"Accept-Encoding": "identity"}
+        page = stack.enter_context(other.stream("GET", f"/n/{id}/events?lang=zh", headers=plain))
+        lines = page.iter_lines()
+        assert next(lines) == "event: change" and '"action":"open"' in next(lines)
+        assert one.post(f"/api/networks/{id}/phase/next", headers=auth).status_code == 200
+        while next(lines) != "event: lab":  # drawn by the follower's worker, from Redis
+            pass
+        head = orjson.loads(next(lines).removeprefix("data: "))
+        assert head == {"version": 2, "swap": "lab", "view": "lang=zh"}
+        body = ""
+        while (line := next(lines)) != "":
+            body += line.removeprefix("data: ") + "\n"
+        assert 'data-phase="forward:1"' in body and "前向" in body
