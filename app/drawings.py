@@ -7,7 +7,9 @@ owner) is what these caches stop."""
 import asyncio
 import gzip
 import threading
+from collections.abc import Awaitable, Callable
 from functools import cached_property
+from typing import TypeVar
 from urllib.parse import quote
 
 from cachetools import TTLCache, cached
@@ -20,6 +22,8 @@ from app import render
 from app.session import Session
 from app.view import boundary, prefs
 from app.view.text import TEXT
+
+T = TypeVar("T")
 
 
 class Drawing:
@@ -102,29 +106,32 @@ def answer(
     return Response(drawing.body, media_type=media_type, headers=headers)
 
 
-# The decision boundaries drawn, and those being drawn, by key: used on the event loop
-# alone, so no lock.
+def shared(cache: TTLCache, key: tuple, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+    """What `make()` makes, made once per key for everyone who asks meanwhile or after (while
+    the cache keeps it): the first to ask starts it, the others await the same making. On
+    the event loop alone, so no lock. A viewer who leaves does not cancel it for the rest; a
+    making that failed is forgotten, so that the next to ask tries again."""
+    made = cache.get(key)
+    if made is None:
+        made = cache[key] = asyncio.ensure_future(make())
+
+        def done(f: asyncio.Future) -> None:
+            if (f.cancelled() or f.exception()) and cache.get(key) is f:
+                del cache[key]
+
+        made.add_done_callback(done)
+    return asyncio.shield(made)
+
+
+# The decision boundaries drawn, or being drawn, by key.
 _PICTURES: TTLCache = TTLCache(maxsize=64, ttl=600)
-_DRAWING: dict[tuple, asyncio.Future] = {}
 
 
 async def picture(key: tuple, state, label: str, heat: bool) -> Drawing:
     """A decision boundary's picture, drawn and compressed once per key (in a worker
     thread): during a live training every viewer's page asks for each chunk's new picture
-    at once, and the first request draws it while the others wait for that drawing (a
-    disconnected viewer does not cancel it for the rest). Its 68 KB for a spiral of 200
-    were compressed again for every viewer before."""
-    made = _PICTURES.get(key)
-    if made is not None:
-        return made
-    drawing = _DRAWING.get(key)
-    if drawing is None:
-        drawing = asyncio.ensure_future(run_in_threadpool(_picture, state, label, heat))
-        _DRAWING[key] = drawing
-        drawing.add_done_callback(lambda _: _DRAWING.pop(key, None))
-    made = await asyncio.shield(drawing)
-    _PICTURES[key] = made
-    return made
+    at once. Its 68 KB for a spiral of 200 were compressed again for every viewer before."""
+    return await shared(_PICTURES, key, lambda: run_in_threadpool(_picture, state, label, heat))
 
 
 def _picture(state, label: str, heat: bool) -> Drawing:

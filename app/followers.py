@@ -19,7 +19,6 @@ closed by the server's shutdown, the network's deletion or the browser, and Even
 reconnects after any of them alike.
 """
 
-import asyncio
 import logging
 import time
 import zlib
@@ -66,27 +65,16 @@ class Lab:
         self.packed = deflated(self.plain)
 
 
-# Each change's lab for one set of preferences: being drawn or drawn (a future, so that the
-# first follower to ask draws it and the others await that drawing). On the event loop
-# alone, so no lock.
+# Each change's lab for one set of preferences, drawn or being drawn.
 _LABS: TTLCache = TTLCache(maxsize=256, ttl=60)
-
-
-def view(chosen: prefs.Prefs) -> str:
-    """The preferences a follower's page draws with, as the stream's query (and its name)."""
-    return prefs.to_query(chosen)
 
 
 async def lab(store: Store, id: str, data: dict[str, Any], chosen: prefs.Prefs, lang: str) -> Lab:
     """The lab after the change `data` (a `change` event), as followers with these
-    preferences see it: drawn once, however many ask."""
+    preferences see it: drawn once, however many ask (`drawings.shared`)."""
     running = data.get("run") == "running"
     key = (id, data.get("version"), running, chosen, lang)
-    made = _LABS.get(key)
-    if made is None:
-        made = _LABS[key] = asyncio.ensure_future(_draw(store, id, running, chosen, lang))
-        made.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen: not logged
-    return await asyncio.shield(made)
+    return await drawings.shared(_LABS, key, lambda: _draw(store, id, running, chosen, lang))
 
 
 async def _draw(store: Store, id: str, running: bool, chosen: prefs.Prefs, lang: str) -> Lab:
@@ -97,7 +85,7 @@ async def _draw(store: Store, id: str, running: bool, chosen: prefs.Prefs, lang:
     def make() -> Lab:  # in a worker thread: drawing takes milliseconds
         # A chunk's regions bring its picture too: one drawing for all, not 300 fetches.
         followed = drawings.followed(s, name, chosen, lang, only, pictures=live)
-        return Lab(followed, s.version, "live" if live else "lab", view(chosen))
+        return Lab(followed, s.version, "live" if live else "lab", prefs.to_query(chosen))
 
     return await run_in_threadpool(make)
 

@@ -51,6 +51,9 @@ HEADERS = {  # of every answer that draws the lab
 }
 
 
+FOLLOWED = ("index.html", "page.html", "prefs.html")  # the templates with templates/follow.html
+
+
 def paths(id: str) -> dict[str, str]:
     """The page's actions on network `id`, for the templates."""
     return {a: path.format(id=quote(id, safe="")) for a, path in PATHS.items()}
@@ -87,7 +90,8 @@ def html(
         lab = view.build(session, chosen, lang, message, invalid, error, owner=owner)
     urls = paths(session.id)
     context = {"lab": lab, "t": lab.t, "urls": urls, "ids": ids, "oob": regions is not None}
-    context["follow_view"] = prefs.to_query(chosen)  # what a follower's stream draws with
+    if name in FOLLOWED:  # the follow stream's element: what its stream draws with
+        context["follow_view"] = prefs.to_query(chosen)
     context |= extra or {}
     return templates.get_template(name).render(context, regions=regions)
 

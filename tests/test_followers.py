@@ -188,3 +188,33 @@ def test_a_network_deleted_before_its_change_s_lab_is_drawn_ends_the_stream_with
     sent = events(run_async(asyncio.wait_for(run(), 10)))
     assert [kind for kind, _ in sent] == ["change"] * 3  # no lab: there was none to draw
     assert [orjson.loads(data)["action"] for _, data in sent] == ["open", "next", "delete"]
+
+
+def test_a_shared_making_is_made_once_for_all_and_a_failed_one_is_tried_again():
+    from cachetools import TTLCache
+
+    from app import drawings
+
+    cache, calls = TTLCache(maxsize=8, ttl=60), []
+
+    async def make(fail: bool):
+        calls.append(fail)
+        await asyncio.sleep(0.05)
+        if fail:
+            raise RuntimeError("the store went away")
+        return "drawn"
+
+    async def run():
+        failed = await asyncio.gather(
+            *(drawings.shared(cache, ("k",), lambda: make(True)) for _ in range(5)),
+            return_exceptions=True,
+        )
+        made = await asyncio.gather(
+            *(drawings.shared(cache, ("k",), lambda: make(False)) for _ in range(5))
+        )
+        again = await drawings.shared(cache, ("k",), lambda: make(True))  # kept: not made
+        return failed, made, again
+
+    failed, made, again = run_async(run())
+    assert all(isinstance(f, RuntimeError) for f in failed) and made == ["drawn"] * 5
+    assert again == "drawn" and calls == [True, False]

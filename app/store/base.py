@@ -178,7 +178,7 @@ class Store:
         self._guard = threading.Lock()  # guards the cache, never held while computing
         self._locks = tuple(threading.Lock() for _ in range(256))
 
-        self._alocks: dict[asyncio.AbstractEventLoop, tuple[asyncio.Lock, ...]] = {}
+        self._alocks: tuple[asyncio.AbstractEventLoop, tuple[asyncio.Lock, ...]] | None = None
         publishes = getattr(backend, "publishes_for", None)
         self._publishes = bool(publishes and publishes(bus))  # see `_write`
 
@@ -491,10 +491,9 @@ class Store:
     def _alock(self, id: str) -> asyncio.Lock:
         """The async twin of `_lock`, for changes made on one event loop."""
         loop = asyncio.get_running_loop()
-        locks = self._alocks.get(loop)
-        if locks is None:
-            self._alocks = {loop: tuple(asyncio.Lock() for _ in range(256))}  # one loop at once
-            locks = self._alocks[loop]
+        if self._alocks is None or self._alocks[0] is not loop:  # one loop at a time
+            self._alocks = (loop, tuple(asyncio.Lock() for _ in range(256)))
+        locks = self._alocks[1]
         return locks[hash(id) % len(locks)]
 
 
