@@ -373,9 +373,10 @@ class Store:
             # Entries' seqs run on by one: those before seq are the first `seq - first`,
             # of which the last history - 1 are kept.
             upto = seq - h.entries[0].seq
-            kept = h.entries[max(0, upto - (self._history - 1)) : upto]
-            entries = (*kept, Entry(seq, new.iteration, new.phase, action))
-            new = replace(new, version=old.version + 1, history=History(seq, entries))
+            entry = Entry(seq, new.iteration, new.phase, action)
+            history = h.then(seq, max(0, upto - (self._history - 1)), upto, entry)
+            new = replace(new, version=old.version + 1, history=history)
+            entries = history.entries
             lowest = entries[0].seq if entries[0].seq > h.entries[0].seq else None
             highest = seq if h.entries[-1].seq > seq else None  # what could be redone
             keep = None if lowest is None and highest is None else (lowest, highest)
@@ -407,7 +408,7 @@ class Store:
             if raw is None:  # dropped by another worker meanwhile: read again
                 continue
             new = document.decode_state(old, raw)
-            new = replace(new, version=old.version + 1, history=History(seq, h.entries))
+            new = replace(new, version=old.version + 1, history=h.then(seq, 0, len(h.entries)))
             doc = document.encode(new)
             action = to if isinstance(to, str) else "jump"
             if (yield from self._write(id, old.version, doc, None, None, new, action)):
