@@ -216,7 +216,10 @@ class Store:
             steps.close()
 
     async def _arun(self, steps: "Steps[T]") -> T:
-        aio = None if self.backend.local else getattr(self.backend, "aio", None)
+        # A remote backend's async twins (Redis); a local one's are only those it has
+        # (SQLite's grouped write), its other calls made on the loop directly.
+        aio = getattr(self.backend, "aio", None)
+        twins = aio() if aio else None
         try:
             call = next(steps)
             while True:
@@ -227,8 +230,8 @@ class Store:
                 elif name == "publish":
                     publish = getattr(self.bus, "apublish", None)
                     result = await publish(*args) if publish else self.bus.publish(*args)
-                elif aio is not None:
-                    result = await getattr(aio(), name)(*args)
+                elif (twin := getattr(twins, name, None)) is not None:
+                    result = await twin(*args)
                 elif self.backend.local:
                     result = getattr(self.backend, name)(*args)
                 else:  # a remote backend with no async twin: a worker thread waits instead

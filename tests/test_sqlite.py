@@ -1,0 +1,67 @@
+"""The SQLite backend's own behaviour beyond the store's contract (tests/test_store.py):
+the writes made at once on one event loop share one commit, and each stands alone."""
+
+import asyncio
+
+import pytest
+
+from app.session import create, next_phase
+from app.store import Store
+from app.store.events import LocalBus
+from app.store.sqlite import SQLiteBackend
+from tests.conftest import run_async
+
+
+@pytest.fixture
+def backend(tmp_path):
+    made = SQLiteBackend(tmp_path / "store.db")
+    commits = []
+    tx = made._tx
+
+    def counted():
+        commits.append(1)
+        return tx()
+
+    made._tx = counted
+    made.commits = commits
+    yield made
+    made.close()
+
+
+def test_changes_made_at_once_on_one_event_loop_share_a_commit(backend):
+    store = Store(backend, LocalBus())
+    ids = [store.add(create({"preset": "classic"}))[0].id for _ in range(10)]
+    backend.commits.clear()
+
+    async def all_at_once():
+        step = lambda s: (next_phase(s), None)  # noqa: E731
+        return await asyncio.gather(*(store.aupdate(id, step, "next") for id in ids))
+
+    changed = run_async(all_at_once())
+    assert len(backend.commits) == 1
+    assert [s.version for s, _ in changed] == [2] * 10
+    fresh = Store(SQLiteBackend(backend.path), LocalBus())  # nothing cached: as stored
+    assert (
+        [fresh.get(id).phase for id in ids] == [s.phase for s, _ in changed] == ["forward:1"] * 10
+    )
+    fresh.close()
+
+
+def test_each_write_of_a_shared_commit_is_compared_and_fails_alone(backend):
+    store = Store(backend, LocalBus())
+    ids = [store.add(create({"preset": "classic"}))[0].id for _ in range(3)]
+    docs = {id: backend.read(id)[1] for id in ids}
+
+    async def together():
+        grouped = backend.aio()
+        return await asyncio.gather(
+            grouped.write(ids[0], 1, docs[ids[0]], (2, b"{}"), None, 60.0),
+            grouped.write(ids[1], 7, docs[ids[1]], (2, b"{}"), None, 60.0),  # a stale version
+            grouped.write(ids[2], 1, docs[ids[2]], (2, object()), None, 60.0),  # cannot be stored
+            return_exceptions=True,
+        )
+
+    written, stale, failed = run_async(together())
+    assert written is True and stale is False and isinstance(failed, Exception)
+    assert [backend.version(id) for id in ids] == [2, 1, 1]  # the failed one rolled back whole
+    assert backend.state(ids[0], 2) == b"{}" and backend.state(ids[2], 2) is None
