@@ -221,3 +221,34 @@ def test_many_calls_at_once_on_one_event_loop_wait_for_a_connection(redis_stores
 
     assert {x.version for x in run_async(many())} == {1}
     store.close()
+
+
+def test_writes_made_at_once_share_one_pipeline_and_each_is_answered_alone(redis_stores):
+    """The writes of one turn of the event loop go to Redis in one pipeline; each script
+    still compares its own version, and once Redis has forgotten the script (restarted, or
+    SCRIPT FLUSH) the writes that met that load it and are made all the same."""
+    store = redis_stores()
+    ids = [store.add(classic())[0].id for _ in range(5)]
+    docs = [store.backend.read(id)[1] for id in ids]
+    pipelines = []
+
+    async def together():
+        aio = store.backend.aio()
+        pipeline = aio.client.pipeline
+        aio.client.pipeline = lambda **kw: pipelines.append(kw) or pipeline(**kw)
+
+        def write(k, version):
+            return aio.write(ids[k], version, docs[k], (2, b"{}"), None, 60.0)
+
+        first = await asyncio.gather(write(0, 1), write(1, 7), write(2, 1))  # 7: stale
+        store.backend.client.script_flush()
+        second = await asyncio.gather(write(3, 1), write(4, 1))
+        await store.backend.aclose()
+        return first, second
+
+    first, second = run_async(together())
+    assert first == [True, False, True] and second == [True, True]
+    assert len(pipelines) == 2
+    assert [store.backend.version(id) for id in ids] == [2, 1, 2, 2, 2]
+    assert store.backend.state(ids[4], 2) == b"{}" and store.backend.state(ids[1], 2) is None
+    store.close()

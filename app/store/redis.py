@@ -34,6 +34,8 @@ from contextlib import asynccontextmanager, suppress
 import redis
 import redis.asyncio
 
+from app.store.grouped import Grouped
+
 log = logging.getLogger(__name__)
 
 QUEUE = 16  # events kept for a slow listener, as in LocalBus: the oldest are dropped
@@ -275,6 +277,8 @@ class AsyncCalls:
         self.client = _async_client(backend.url)
         self._write = self.client.register_script(WRITE)
         self._touch = self.client.register_script(TOUCH)
+        # The writes of one turn of the loop: one pipeline (app/store/grouped.py).
+        self._writes = Grouped(asyncio.get_running_loop(), self._write_all)
 
     async def read(self, id: str) -> tuple[int, bytes] | None:
         return _found(await self.client.hmget(self.backend._keys(id)[0], ["v", "doc"]))
@@ -292,8 +296,25 @@ class AsyncCalls:
         ttl: float,
         event: bytes | None = None,
     ) -> bool:
-        args = self.backend._write_args(id, version, doc, put, keep, ttl, event)
-        return bool(await self._write(self.backend._keys(id), args))
+        return await self._writes(id, version, doc, put, keep, ttl, event)
+
+    async def _write_all(self, calls: list[tuple]) -> list[bool | Exception]:
+        """The scripts' calls in one pipeline (not a transaction: each script is atomic
+        itself, and a failed one is that write's answer alone)."""
+        pipe = self.client.pipeline(transaction=False)
+        for args in calls:
+            keys = self.backend._keys(args[0])
+            pipe.evalsha(self._write.sha, len(keys), *keys, *self.backend._write_args(*args))
+        made = await pipe.execute(raise_on_error=False)
+        for k, result in enumerate(made):
+            if isinstance(result, redis.exceptions.NoScriptError):  # Redis restarted: load it
+                try:
+                    made[k] = await self._write(
+                        self.backend._keys(calls[k][0]), self.backend._write_args(*calls[k])
+                    )
+                except redis.RedisError as e:
+                    made[k] = e
+        return [r if isinstance(r, Exception) else bool(r) for r in made]
 
     async def state(self, id: str, seq: int) -> bytes | None:
         return await self.client.hget(self.backend._keys(id)[1], str(seq))

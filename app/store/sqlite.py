@@ -1,5 +1,5 @@
 """The embedded store: networks in one SQLite file (WAL mode, one transaction per call;
-the changes made at once on the event loop share one, each still all or nothing: `Grouped`).
+the changes made at once on the event loop share one, each still all or nothing).
 
 A write is `BEGIN IMMEDIATE` … `COMMIT`, so a server killed mid-request leaves the last
 complete state; `synchronous=NORMAL` in WAL mode keeps every committed change through a
@@ -19,6 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
+
+from app.store.grouped import Grouped
 
 CHECKPOINT = 1.0  # seconds between checkpoints of the WAL
 
@@ -57,7 +60,7 @@ class SQLiteBackend:
         # met it there took turns in bursts (a step's p99 of seconds under 50 writers). The
         # busy timeout still orders writers of other processes sharing the file.
         self._writing = threading.Lock()
-        self._grouped: Grouped | None = None
+        self._writes: Writes | None = None
         self._db().executescript(SCHEMA)  # each statement its own transaction
         self._closing = threading.Event()
         self._checkpoints = threading.Thread(
@@ -142,12 +145,30 @@ class SQLiteBackend:
             db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, highest))
         return True
 
-    def aio(self) -> "Grouped":
-        """The writes made on this event loop, committed together (see `Grouped`)."""
+    def aio(self) -> "Writes":
+        """The writes made on this event loop, one commit a turn of it (app/store/grouped.py)."""
         loop = asyncio.get_running_loop()
-        if self._grouped is None or self._grouped.loop is not loop:
-            self._grouped = Grouped(self, loop)
-        return self._grouped
+        if self._writes is None or self._writes.write.loop is not loop:
+            self._writes = Writes(Grouped(loop, self._write_all))
+        return self._writes
+
+    def _write_all(self, calls: list[tuple]) -> list[bool | Exception]:
+        """The writes in one transaction, each compared in turn; if a statement fails, all
+        are rolled back and each made again in one of its own, so that the failure is
+        that write's answer only."""
+        try:
+            with self._tx() as db:
+                return [self._write(db, *args) for args in calls]
+        except Exception:
+            if len(calls) == 1:
+                raise
+        made: list[bool | Exception] = []
+        for args in calls:
+            try:
+                made.append(self.write(*args))
+            except Exception as e:
+                made.append(e)
+        return made
 
     def state(self, id: str, seq: int) -> bytes | None:
         row = (
@@ -200,6 +221,12 @@ class SQLiteBackend:
         self._local = threading.local()
 
 
+class Writes(NamedTuple):
+    """The async twin of `write` (the backend's other calls are quick: made on the loop)."""
+
+    write: Grouped
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT (ROLLBACK if the block raises), holding the process's write
     lock: one write at a time."""
@@ -222,48 +249,3 @@ class _Transaction:
             self.db.execute("ROLLBACK" if kind else "COMMIT")
         finally:
             self.writing.release()
-
-
-class Grouped:
-    """Writes asked for on one event loop, committed in one transaction a turn of the loop.
-
-    A commit costs more than a change's own statements (it writes the WAL's pages: 0.15 ms
-    of a 0.2 ms write here), and a busy server has many changes of many networks ready in
-    one turn of its loop: they share one commit. Each still stands or falls alone: its
-    version is compared in order within the transaction, and if any statement fails the
-    whole transaction is rolled back and each write is made again in one of its own, so
-    that one write's failure is that write's answer only. Each waiter is answered once
-    the commit is done: nothing is told before it is stored."""
-
-    def __init__(self, backend: SQLiteBackend, loop: asyncio.AbstractEventLoop):
-        self.backend = backend
-        self.loop = loop
-        self._pending: list[tuple[tuple, asyncio.Future[bool]]] = []
-
-    def write(self, *args) -> "asyncio.Future[bool]":
-        """`SQLiteBackend.write`, answered after the commit of this turn's writes."""
-        answer = self.loop.create_future()
-        self._pending.append((args, answer))
-        if len(self._pending) == 1:
-            self.loop.call_soon(self._commit)
-        return answer
-
-    def _commit(self) -> None:
-        batch, self._pending = self._pending, []
-        try:
-            with self.backend._tx() as db:
-                written = [self.backend._write(db, *args) for args, _ in batch]
-        except Exception:
-            for args, answer in batch:
-                try:
-                    result = self.backend.write(*args)
-                except Exception as e:
-                    if not answer.done():
-                        answer.set_exception(e)
-                else:
-                    if not answer.done():
-                        answer.set_result(result)
-            return
-        for (_, answer), result in zip(batch, written, strict=True):
-            if not answer.done():
-                answer.set_result(result)
