@@ -2,10 +2,11 @@
 
 A busy server has many changes of many networks ready in one turn of its loop. Each
 write's own work is small beside what every call costs whatever it carries: a commit
-(SQLite writes the WAL's pages), or a round trip through the Redis client (its pool,
-timeouts and retries: 0.3 ms of CPU a call here, the script's work a fraction of it).
-The writes of one turn share that: one commit, one pipeline. Each is still answered alone,
-with its own result or error, and only once the whole group is done.
+(SQLite writes the WAL's pages), or a round trip through the Redis client (its pool, its
+timeouts and retries, a wake of the loop for the answer). The writes of one turn share
+that: one commit, one pipeline. Each is still answered alone, with its own result or
+error, and only once the whole group is done. (Flat out on Redis, 2 workers: a step's
+server CPU 1.36-1.52 -> 1.17-1.24 ms; groups of about 14 writes on SQLite.)
 """
 
 import asyncio
