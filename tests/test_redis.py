@@ -65,7 +65,7 @@ def test_a_write_retried_after_its_answer_was_lost_is_done_once(two):
     b = two[0].backend
     s, _ = two[0].add(classic())
     version, doc = b.read(s.id)
-    args = [version, "token-of-this-write", doc, "", b"", 1, 1, 60_000, b.prefix + "code:"]
+    args = [version, "token-of-this-write", doc, "", b"", "", 60_000, b.prefix + "code:"]
     assert b._write(b._keys(s.id), args) == 1
     assert b._write(b._keys(s.id), args) == 1  # the client's retry: already done
     assert b.read(s.id)[0] == version + 1
@@ -238,7 +238,7 @@ def test_writes_made_at_once_share_one_pipeline_and_each_is_answered_alone(redis
         aio.client.pipeline = lambda **kw: pipelines.append(kw) or pipeline(**kw)
 
         def write(k, version):
-            return aio.write(ids[k], version, docs[k], (2, b"{}"), None, 60.0)
+            return aio.write(ids[k], version, docs[k], (2, b"{}"), (), 60.0)
 
         first = await asyncio.gather(write(0, 1), write(1, 7), write(2, 1))  # 7: stale
         store.backend.client.script_flush()

@@ -57,9 +57,9 @@ def test_each_write_of_a_shared_commit_is_compared_and_fails_alone(backend):
     async def together():
         grouped = backend.aio()
         return await asyncio.gather(
-            grouped.write(ids[0], 1, docs[ids[0]], (2, b"{}"), None, 60.0),
-            grouped.write(ids[1], 7, docs[ids[1]], (2, b"{}"), None, 60.0),  # a stale version
-            grouped.write(ids[2], 1, docs[ids[2]], (2, object()), None, 60.0),  # cannot be stored
+            grouped.write(ids[0], 1, docs[ids[0]], (2, b"{}"), (), 60.0),
+            grouped.write(ids[1], 7, docs[ids[1]], (2, b"{}"), (), 60.0),  # a stale version
+            grouped.write(ids[2], 1, docs[ids[2]], (2, object()), (), 60.0),  # cannot be stored
             return_exceptions=True,
         )
 

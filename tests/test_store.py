@@ -386,7 +386,7 @@ def test_a_schema_1_document_is_read_as_trained_by_plain_gradient_descent(stores
         "network": old(doc["state"]["network"]),
         "previous": old(doc["state"]["previous"]),
     }
-    assert store.backend.write(s.id, version, orjson.dumps(doc), None, None, 60)
+    assert store.backend.write(s.id, version, orjson.dumps(doc), None, (), 60)
     again = stores().get(s.id).state.to_data()
     # The same, trained by sgd at a constant η: its optimiser's step count starts now.
     assert again | {"optimizer_state": {"step": 1}} == s.state.to_data()
@@ -400,7 +400,7 @@ def test_a_document_from_a_newer_schema_is_refused_not_misread(stores):
     s, _ = store.add(classic())
     version, raw = store.backend.read(s.id)
     doc = orjson.loads(raw) | {"schema": 99}
-    assert store.backend.write(s.id, version, orjson.dumps(doc), None, (1, 1), 60)
+    assert store.backend.write(s.id, version, orjson.dumps(doc), None, (), 60)
     with pytest.raises(Unreadable, match="schema 99"):
         stores().get(s.id)
 

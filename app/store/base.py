@@ -90,14 +90,14 @@ class Backend(Protocol):
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
     ) -> bool:
         """If the stored version is `version`: store doc as version + 1, put the state
-        (seq, state), drop the states whose seq is outside keep = (lowest, highest kept;
-        None on a side with nothing to drop there; None: nothing to drop), and renew the
-        expiry. False, and nothing written, if the version differs or the id is gone.
+        (seq, state), drop the states whose seqs are in the ranges `drop` (each (first,
+        last), both dropped), and renew the expiry. False, and nothing written, if the
+        version differs or the id is gone.
         A backend that can publish for the store's bus (`publishes_for(bus)`, optional)
         is given the follow `event` too, to publish with the write."""
         ...
@@ -367,7 +367,7 @@ class Store:
                     return old, result
                 new = replace(new, version=old.version + 1, history=h)
                 doc = document.encode(new)
-                if (yield from self._write(id, old.version, doc, None, None, new, action, state)):
+                if (yield from self._write(id, old.version, doc, None, (), new, action, state)):
                     return new, result
                 continue
             last = h.entries[-1]
@@ -380,11 +380,19 @@ class Store:
             history = h.then(seq, max(0, upto - (self._history - 1)), upto, entry)
             new = replace(new, version=old.version + 1, history=history)
             entries = history.entries
-            lowest = entries[0].seq if entries[0].seq > h.entries[0].seq else None
-            highest = seq if h.entries[-1].seq > seq else None  # what could be redone
-            keep = None if lowest is None and highest is None else (lowest, highest)
+            # The states stored are those of the entries: drop those of the entries left
+            # out, the oldest and what could have been redone (named: a backend need not
+            # look through the 200 others to find them).
+            drop = tuple(
+                (first, last)
+                for first, last in (
+                    (h.entries[0].seq, entries[0].seq - 1),
+                    (seq + 1, h.entries[-1].seq),
+                )
+                if first <= last
+            )
             doc, put = document.encode(new), (seq, state)
-            if (yield from self._write(id, old.version, doc, put, keep, new, action, state)):
+            if (yield from self._write(id, old.version, doc, put, drop, new, action, state)):
                 return new, result
         raise Conflict("network", "too many changes at once; try again")
 
@@ -414,7 +422,7 @@ class Store:
             new = replace(new, version=old.version + 1, history=h.then(seq, 0, len(h.entries)))
             doc = document.encode(new)
             action = to if isinstance(to, str) else "jump"
-            if (yield from self._write(id, old.version, doc, None, None, new, action)):
+            if (yield from self._write(id, old.version, doc, None, (), new, action)):
                 return new
         raise Conflict("network", "too many changes at once; try again")
 
@@ -446,7 +454,7 @@ class Store:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         new: Session,
         action: str,
         state: bytes | None = None,
@@ -457,9 +465,9 @@ class Store:
         through the bus once written. Whether it was written."""
         told = event(new, action)
         if self._publishes:
-            written = yield ("write", id, version, doc, put, keep, self._ttl, told)
+            written = yield ("write", id, version, doc, put, drop, self._ttl, told)
         else:
-            written = yield ("write", id, version, doc, put, keep, self._ttl)
+            written = yield ("write", id, version, doc, put, drop, self._ttl)
         if written:
             self._remember(new, self._clock(), state)
             if not self._publishes:

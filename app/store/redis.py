@@ -80,15 +80,13 @@ if v ~= version then
 end
 redis.call('HSET', net, 'v', version + 1, 'doc', ARGV[3], 'w', token)
 if ARGV[4] ~= '' then redis.call('HSET', states, ARGV[4], ARGV[5]) end
-if ARGV[6] ~= '' then
-  local lo, hi = tonumber(ARGV[6]), tonumber(ARGV[7])
-  for _, seq in ipairs(redis.call('HKEYS', states)) do
-    local n = tonumber(seq)
-    if n < lo or n > hi then redis.call('HDEL', states, seq) end
+for first, last in string.gmatch(ARGV[6], '(%d+)-(%d+)') do
+  for seq = tonumber(first), tonumber(last) do
+    redis.call('HDEL', states, string.format('%d', seq))
   end
 end
-renew(net, states, ARGV[9], ARGV[8])
-if ARGV[10] then redis.call('PUBLISH', ARGV[11], ARGV[10]) end
+renew(net, states, ARGV[8], ARGV[7])
+if ARGV[9] then redis.call('PUBLISH', ARGV[10], ARGV[9]) end
 return 1
 """
 )
@@ -213,11 +211,11 @@ class RedisBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
     ) -> bool:
-        args = self._write_args(id, version, doc, put, keep, ttl, event)
+        args = self._write_args(id, version, doc, put, drop, ttl, event)
         return bool(self._write(self._keys(id), args))
 
     def publishes_for(self, bus: object) -> bool:
@@ -231,16 +229,14 @@ class RedisBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None,
     ) -> list:
         seq, state = put if put is not None else ("", b"")
         token = secrets.token_hex(8)
-        lowest, highest = keep or (None, None)
-        bounds = (lowest or 0, 2**53 if highest is None else highest)  # seqs count from 1
-        args = [version, token, doc, seq, state, *(bounds if keep else ("", "")), _ms(ttl)]
-        args.append(self._codes)
+        ranges = " ".join(f"{first}-{last}" for first, last in drop)
+        args = [version, token, doc, seq, state, ranges, _ms(ttl), self._codes]
         if event is not None:
             args += [event, channel(self.prefix, id)]
         return args
@@ -292,11 +288,11 @@ class AsyncCalls:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
     ) -> bool:
-        return await self._writes(id, version, doc, put, keep, ttl, event)
+        return await self._writes(id, version, doc, put, drop, ttl, event)
 
     async def _write_all(self, calls: list[tuple]) -> list[bool | Exception]:
         """The scripts' calls in one pipeline (not a transaction: each script is atomic

@@ -110,11 +110,11 @@ class SQLiteBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
     ) -> bool:
         with self._tx() as db:
-            return self._write(db, id, version, doc, put, keep, ttl)
+            return self._write(db, id, version, doc, put, drop, ttl)
 
     def _write(
         self,
@@ -123,7 +123,7 @@ class SQLiteBackend:
         version: int,
         doc: bytes,
         put: tuple[int, bytes] | None,
-        keep: tuple[int | None, int | None] | None,
+        drop: tuple[tuple[int, int], ...],
         ttl: float,
     ) -> bool:
         changed = db.execute(
@@ -137,12 +137,8 @@ class SQLiteBackend:
             db.execute(
                 "INSERT OR REPLACE INTO states (id, seq, state) VALUES (?, ?, ?)", (id, *put)
             )
-        lowest, highest = keep or (None, None)
-        # Two ranges of the primary key (an OR would scan all the network's states).
-        if lowest is not None:
-            db.execute("DELETE FROM states WHERE id = ? AND seq < ?", (id, lowest))
-        if highest is not None:
-            db.execute("DELETE FROM states WHERE id = ? AND seq > ?", (id, highest))
+        for first, last in drop:  # each a range of the primary key
+            db.execute("DELETE FROM states WHERE id = ? AND seq BETWEEN ? AND ?", (id, first, last))
         return True
 
     def aio(self) -> "Writes":
