@@ -96,7 +96,7 @@ async def stream(
     """A follower's page stream (see the module): the events, and each change's lab."""
     if packed:
         yield GZIP_HEADER
-    async for kind, raw, data in api.changes(store, s, follower=True):
+    async for kind, raw, data in api.changes(store, s, follower=True, newest=True):
         if kind == "followers":  # shown on the owner's page alone: 300 joining made 45,000
             continue
         plain = api.PING_COMMENT if kind == "ping" else api.sse(kind, raw)

@@ -218,3 +218,64 @@ def test_a_shared_making_is_made_once_for_all_and_a_failed_one_is_tried_again():
     failed, made, again = run_async(run())
     assert all(isinstance(f, RuntimeError) for f in failed) and made == ["drawn"] * 5
     assert again == "drawn" and calls == [True, False]
+
+
+def _changes(store: Store, id: str, publish, until: int) -> list[tuple[float, dict]]:
+    """(when, data) of each change a follower's page stream takes, published by `publish`
+    (a coroutine function of the bus), until the one of version `until`."""
+
+    async def run():
+        from app import api
+
+        taken, started = [], asyncio.get_running_loop().time()
+        feeding = None
+        async for _kind, _, data in api.changes(store, store.get(id), follower=True, newest=True):
+            if feeding is None:  # listening: the events may come
+                feeding = asyncio.ensure_future(publish(store.bus))
+                continue
+            taken.append((asyncio.get_running_loop().time() - started, data))
+            if data["version"] == until:
+                await feeding
+                return taken
+
+    return run_async(run())
+
+
+def _event(id: str, version: int, run: str | None = None) -> bytes:
+    return orjson.dumps({"id": id, "version": version, "action": "train", "run": run})
+
+
+def test_a_follower_behind_skips_to_the_newest_change(tmp_path):
+    store = Store(SQLiteBackend(str(tmp_path / "lab.db")), LocalBus())
+    s, _ = store.add(ops.create({"preset": "classic"}))
+
+    async def burst(bus):  # five changes and a count, all before the stream reads again
+        for version in range(2, 7):
+            bus.publish(s.id, _event(s.id, version))
+        bus.publish(s.id, orjson.dumps({"id": s.id, "followers": 3}))
+
+    taken = _changes(store, s.id, burst, until=6)
+    assert [data["version"] for _, data in taken] == [6]  # the newest alone, past the count
+
+
+def test_a_live_training_s_chunks_reach_a_follower_s_page_at_most_every_live_gap(
+    tmp_path, monkeypatch
+):
+    from app import api
+
+    monkeypatch.setattr(api, "LIVE_GAP", 0.2)
+    store = Store(SQLiteBackend(str(tmp_path / "lab.db")), LocalBus())
+    s, _ = store.add(ops.create({"preset": "classic"}))
+
+    async def chunks(bus):  # a chunk every 20 ms, then the run's end
+        for version in range(2, 32):
+            bus.publish(s.id, _event(s.id, version, "running"))
+            await asyncio.sleep(0.02)
+        bus.publish(s.id, _event(s.id, 32, "done"))
+
+    taken = _changes(store, s.id, chunks, until=32)
+    running = [(t, d["version"]) for t, d in taken if d["run"] == "running"]
+    gaps = [b[0] - a[0] for a, b in zip(running, running[1:], strict=False)]
+    assert 2 <= len(running) <= 5 and min(gaps) >= 0.19  # ~0.6 s of chunks, 4 of 30 shown
+    assert all(b[1] - a[1] > 1 for a, b in zip(running, running[1:], strict=False))  # newest
+    assert taken[-1][1]["run"] == "done"  # the end, whenever it comes, not held back

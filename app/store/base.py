@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Protocol, TypeVar
@@ -30,6 +30,7 @@ import orjson
 from app.engine import InvalidInput
 from app.session import Entry, History, Session
 from app.store import document
+from app.store.events import Listener
 
 T = TypeVar("T")
 # A reading or change of the store as the backend calls it asks for (see `Store._run`).
@@ -127,7 +128,7 @@ class Bus(Protocol):
         """From any thread."""
         ...
 
-    def listen(self, id: str, follower: bool) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+    def listen(self, id: str, follower: bool) -> AbstractAsyncContextManager[Listener]:
         """The events of one network while the context is open; a follower is counted."""
         ...
 

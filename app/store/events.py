@@ -44,7 +44,7 @@ class LocalBus:
             queue.put_nowait(event)
 
     @asynccontextmanager
-    async def listen(self, id: str, follower: bool) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def listen(self, id: str, follower: bool) -> AsyncIterator["Listener"]:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue(QUEUE)
@@ -52,7 +52,7 @@ class LocalBus:
         if follower:
             self._deliver(id, self._count(id))
         try:
-            yield _drain(queue)
+            yield Listener(queue)
         finally:
             listeners = self._listeners.get(id, {})
             listeners.pop(queue, None)
@@ -71,6 +71,22 @@ class LocalBus:
         self._listeners.clear()
 
 
-async def _drain(queue: asyncio.Queue) -> AsyncIterator[bytes]:
-    while True:
-        yield await queue.get()
+class Listener:
+    """One listener's events, oldest first (`async for`), and those already waiting."""
+
+    def __init__(self, queue: asyncio.Queue):
+        self._queue = queue
+
+    def __aiter__(self) -> "Listener":
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._queue.get()
+
+    def waiting(self) -> list[bytes]:
+        """The events that have come and not been read yet, taken: for a listener behind,
+        to skip to the newest."""
+        taken = []
+        while not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken

@@ -34,6 +34,7 @@ from contextlib import asynccontextmanager, suppress
 import redis
 import redis.asyncio
 
+from app.store.events import Listener
 from app.store.grouped import Grouped
 
 log = logging.getLogger(__name__)
@@ -376,7 +377,7 @@ class RedisBus:
         return int(self._count([self._followers_key(id)], ["none", _ms(STALE), "", id]))
 
     @asynccontextmanager
-    async def listen(self, id: str, follower: bool) -> AsyncIterator[AsyncIterator[bytes]]:
+    async def listen(self, id: str, follower: bool) -> AsyncIterator[Listener]:
         self._start()
         queue: asyncio.Queue = asyncio.Queue(QUEUE)
         member = uuid.uuid4().hex if follower else None
@@ -393,7 +394,7 @@ class RedisBus:
             await asyncio.wait_for(confirmed, CONFIRM)
             if member:
                 await self._followers(id, "add", member, publish=True)
-            yield _drain(queue)
+            yield Listener(queue)
         finally:
             with suppress(redis.RedisError, OSError):  # Redis gone: the heartbeat lapses
                 async with self._lock:
@@ -475,8 +476,3 @@ class RedisBus:
         if loop is not None and not loop.is_closed():
             for task in self._tasks:
                 loop.call_soon_threadsafe(task.cancel)
-
-
-async def _drain(queue: asyncio.Queue) -> AsyncIterator[bytes]:
-    while True:
-        yield await queue.get()
