@@ -39,7 +39,7 @@ class Grouped:
         calls = [args for args, _ in batch]
         if self._async:
             made = self.loop.create_task(self._make(calls))  # type: ignore[arg-type]
-            made.add_done_callback(lambda done: _answer(batch, done.exception() or done.result()))
+            made.add_done_callback(lambda done: _answer(batch, _outcome(done)))
             return
         try:
             _answer(batch, self._make(calls))
@@ -47,12 +47,21 @@ class Grouped:
             _answer(batch, e)
 
 
+def _outcome(done: asyncio.Task) -> list[Any] | BaseException:
+    """A group's results, or what ended it (cancelled, as when the loop shuts down)."""
+    if done.cancelled():
+        return asyncio.CancelledError()
+    return done.exception() or done.result()
+
+
 def _answer(batch: list[tuple[tuple, asyncio.Future]], results: list[Any] | BaseException) -> None:
     for k, (_, answer) in enumerate(batch):
         if answer.done():  # its waiter was cancelled
             continue
         result = results if isinstance(results, BaseException) else results[k]
-        if isinstance(result, BaseException):
+        if isinstance(result, asyncio.CancelledError):
+            answer.cancel()
+        elif isinstance(result, BaseException):
             answer.set_exception(result)
         else:
             answer.set_result(result)
