@@ -16,7 +16,7 @@ import pytest
 from app import session as ops
 from app.engine import InvalidInput
 from app.session import create, next_phase, patch, step
-from app.store import Conflict, Store, UnknownSession, Unreadable, owns
+from app.store import Conflict, Store, UnknownSession, Unreadable, document, owns
 from app.store.base import CODE_ALPHABET, CODE_LENGTH
 from app.store.events import LocalBus
 from app.store.sqlite import SQLiteBackend
@@ -341,6 +341,8 @@ def test_the_states_of_dropped_entries_are_dropped_and_the_others_kept(stores):
     undone = store.travel(s.id, "undo")  # to seq 3's state, still stored
     assert (undone.iteration, undone.phase) == (first.iteration, first.phase)
     assert undone.state.training.learning_rate != 0.1
+    # The edit's state took the place of the one it could have redone (seq 4 then).
+    assert store.travel(s.id, "redo").state.training.learning_rate == 0.1
 
 
 def test_unknown_and_deleted_ids(store):
@@ -393,6 +395,19 @@ def test_a_schema_1_document_is_read_as_trained_by_plain_gradient_descent(stores
     assert again["optimizer_state"] == {"step": 0}
     assert (again["optimizer"]["name"], again["optimizer"]["momentum"]) == ("sgd", 0.0)
     assert again["schedule"] == {"name": "constant"} and again["batch_size"] is None
+
+
+def test_the_document_holds_the_state_its_history_entry_holds(stores):
+    store = stores()
+    s, _ = store.add(classic())
+    for op, action in ((step, "step"), (lambda x: (next_phase(x), None), "next")):
+        s, _ = store.update(s.id, op, action)
+        _, raw = store.backend.read(s.id)
+        entry = store.backend.state(s.id, s.history.cursor)
+        assert orjson.loads(raw)["state"] == orjson.loads(entry)
+        # And the document is the one encoded afresh, byte for byte.
+        assert raw == document.encode(replace(s, version=0))
+        assert stores().get(s.id).to_data() == s.to_data()
 
 
 def test_a_document_from_a_newer_schema_is_refused_not_misread(stores):

@@ -303,7 +303,7 @@ class Store:
             )
             state = (1, document.encode_state(stored))
             if self.backend.create(
-                stored.id, stored.code, document.encode(stored), state, self._ttl
+                stored.id, stored.code, document.encode(stored, state[1]), state, self._ttl
             ):
                 self._remember(stored, self._clock(), state[1])
                 return stored, token
@@ -367,7 +367,7 @@ class Store:
                         continue
                     return old, result
                 new = replace(new, version=old.version + 1, history=h)
-                doc = document.encode(new)
+                doc = document.encode(new, state)
                 if (yield from self._write(id, old.version, doc, None, (), new, action, state)):
                     return new, result
                 continue
@@ -392,7 +392,7 @@ class Store:
                 )
                 if first <= last
             )
-            doc, put = document.encode(new), (seq, state)
+            doc, put = document.encode(new, state), (seq, state)
             if (yield from self._write(id, old.version, doc, put, drop, new, action, state)):
                 return new, result
         raise Conflict("network", "too many changes at once; try again")

@@ -49,7 +49,7 @@ class Unreadable(ValueError):
     """A stored document this code cannot read (from a newer schema, or damaged)."""
 
 
-def state(session: Session) -> dict[str, Any]:
+def _state(session: Session) -> dict[str, Any]:
     return {
         "network": session.state.to_data(),
         "iteration": session.iteration,
@@ -71,14 +71,16 @@ def restore(session: Session, data: dict[str, Any]) -> Session:
 
 
 def encode_state(session: Session) -> bytes:
-    return orjson.dumps(state(session))
+    return orjson.dumps(_state(session))
 
 
 def decode_state(session: Session, raw: bytes) -> Session:
     return restore(session, orjson.loads(raw))
 
 
-def encode(session: Session) -> bytes:
+def encode(session: Session, state: bytes | None = None) -> bytes:
+    """The document; `state`, if given, is `encode_state(session)` already made (a change
+    makes it for its history entry: written into the document as it is, not again)."""
     h = session.history
     return orjson.dumps(
         {
@@ -87,7 +89,7 @@ def encode(session: Session) -> bytes:
             "code": session.code,
             "owner": session.owner,
             "initial": session.initial.to_data(),
-            "state": state(session),
+            "state": _state(session) if state is None else orjson.Fragment(state),
             "history": {
                 "cursor": h.cursor,
                 "entries": orjson.Fragment(h.raw),
