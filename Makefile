@@ -53,7 +53,7 @@ bench: $(VENV)/.test node_modules/.package-lock.json
 	$(BIN)/python -m benchmarks.api  # needs wrk (apt-get install wrk)
 	$(BIN)/python -m benchmarks.flood
 	$(BIN)/python -m benchmarks.classroom
-	$(BIN)/python -m benchmarks.classroom --pages --pace 2
+	$(BIN)/python -m benchmarks.classroom --pages --only class
 	$(BIN)/python -m benchmarks.follow
 	$(BIN)/python -m benchmarks.page  # needs chromium (apt-get install chromium)
 	$(BIN)/python -m benchmarks.knobs  # needs chromium
