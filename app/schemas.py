@@ -237,7 +237,14 @@ class ForwardResult(Batch):
 
 
 class BackwardResult(Batch):
-    dE_dout: list[list[float]] = Field(description="Per non-input layer: ∂E/∂out.")
+    dE_dout: list[list[float | None]] = Field(
+        description=(
+            "Per non-input layer: ∂E/∂out. null where it is not finite: an output that has "
+            "rounded to exactly 0 or 1 under bce (or to 0 under cross_entropy), whose δ is "
+            "then computed fused with the activation, exactly (δ = out − target), as torch's "
+            "binary_cross_entropy_with_logits does."
+        )
+    )
     dE_dout_terms: Weights = Field(description="Shape of weights: δ_j · w_ji.")
     dout_dnet: list[list[float]] = Field(description="Per non-input layer: ∂out/∂net.")
     deltas: list[list[float]] = Field(description="Per non-input layer: δ = ∂E/∂net.")

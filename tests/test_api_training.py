@@ -199,3 +199,24 @@ def test_undo_restores_the_optimiser_s_state_and_the_schedule_s_rate(client):
     for key in ("optimizer_state", "current_learning_rate", "weights"):
         assert undone[key] == before[key], key
     assert undone["optimizer_state"]["step"] == 4
+
+
+def test_an_output_rounded_to_1_under_bce_has_a_null_dE_dout_and_an_exact_delta(client):
+    # w5..w8 so large that both outputs' net is past 37: σ(net) rounds to exactly 1.0,
+    # and ∂E/∂out = (out − target) / (out · (1 − out)) is infinite. JSON has no infinity.
+    weights = [[[0.15, 0.20], [0.25, 0.30]], [[60.0, 60.0], [60.0, 60.0]]]
+    r = client.post("/api/networks", json={"preset": "classic", "loss": "bce", "weights": weights})
+    assert r.status_code == 201, r.text
+    id = r.json()["id"]
+    b = client.post(f"/api/networks/{id}/backward")
+    assert b.status_code == 200, b.text
+    out = client.post(f"/api/networks/{id}/forward").json()["out"][-1]
+    assert out == [1.0, 1.0]
+    assert b.json()["dE_dout"][-1] == [None, None]
+    # δ fused with the sigmoid, exact: (out − target) / n, as torch's with_logits.
+    assert b.json()["deltas"][-1] == pytest.approx([(1.0 - 0.01) / 2, (1.0 - 0.99) / 2])
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["BackwardResult"]
+    items = schema["properties"]["dE_dout"]["items"]["items"]
+    assert {"type": "null"} in items["anyOf"] and "null where" in schema["properties"]["dE_dout"][
+        "description"
+    ]
