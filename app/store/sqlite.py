@@ -41,7 +41,7 @@ CREATE INDEX IF NOT EXISTS networks_expires ON networks (expires);
 # A rowid table, its key (id, seq) a separate index: the first layout kept them in a
 # WITHOUT ROWID table keyed by (id, seq), which stores the rows in the key's B-tree, and
 # rows of 1.4 KB, two to a page, split and merged pages on nearly every insert and delete
-# (a step's server CPU 0.44 -> 0.40 ms flat out, benchmarks/classroom.py).
+# (a step's server CPU 0.41-0.42 -> 0.37-0.38 ms flat out, benchmarks/classroom.py).
 STATES = """
 CREATE TABLE IF NOT EXISTS states (id TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS states_seq ON states (id, seq);
@@ -175,7 +175,8 @@ class SQLiteBackend:
             # The new state takes the row of the oldest state dropped (a change drops one
             # as it adds one): a row rewritten in place, not one deleted and one added
             # (in one process, a change through the store 119 -> 111 µs, 159 -> 149 µs
-            # in a slower run). A row already of the new seq (an amended entry) is replaced.
+            # in a slower run). A row already of the new seq (one that could have been
+            # redone, after an undo) is replaced.
             first, last = drop[0]
             moved = db.execute(
                 "UPDATE OR REPLACE states SET seq = ?, state = ? WHERE id = ? AND seq = ?",
