@@ -156,8 +156,8 @@ def main() -> None:
 
             print("\nthe largest training allowed, one at a time: over HTTP, and the engine here")
             for name, body in SHAPES.items():
-                network = ops.create(body).network
-                most = min(ops.MAX_ITERATIONS, ops.MAX_WORK // ops.work(network))
+                state = ops.create(body).state
+                most = min(ops.MAX_ITERATIONS, ops.MAX_WORK // ops.work(state))
                 id = create(client, body)
                 t = time.perf_counter()
                 r = client.post(
@@ -169,7 +169,7 @@ def main() -> None:
                 r.raise_for_status()
                 served = time.perf_counter() - t
                 t = time.perf_counter()
-                train(network, most)
+                train(state, most)
                 here = time.perf_counter() - t
                 print(f"  {name:<14} {most:>6} iterations: {served:5.2f} s, engine {here:5.2f} s")
     finally:
