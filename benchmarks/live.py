@@ -49,11 +49,17 @@ def steps(url: str, seconds: float) -> list[float]:
 def follow(url: str, id: str, stop: threading.Event, got: list) -> None:
     """As a follower's page: after each event of the training, the regions and the picture."""
     with httpx.Client(base_url=url, timeout=30) as c, c.stream("GET", f"/n/{id}/events") as s:
-        seen = ""
+        seen, kind = "", "message"
         for line in s.iter_lines():
             if stop.is_set():
                 return
-            if not line.startswith("data: "):
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif not line:  # an event's end
+                kind = "message"
+            # A follower's stream also brings each change's lab (a JSON head, then HTML
+            # lines): this follower fetches the regions as the owner's other tabs do.
+            if kind != "change" or not line.startswith("data: "):
                 continue
             event = json.loads(line[6:])
             if event.get("run") != "running" or event.get("action") != "train":
