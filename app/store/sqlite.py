@@ -56,11 +56,12 @@ def _first(db: sqlite3.Connection) -> None:
     """Layout 1: the tables, the states moved out of a WITHOUT ROWID table if there was one."""
     row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'states'")
     old = row.fetchone()
-    if old is not None and "WITHOUT ROWID" in old[0].upper():
+    moving = old is not None and "WITHOUT ROWID" in old[0].upper()
+    if moving:
         db.execute("ALTER TABLE states RENAME TO states_without_rowid")
     for statement in _statements(NETWORKS + STATES):
         db.execute(statement)
-    if old is not None and "WITHOUT ROWID" in old[0].upper():
+    if moving:
         db.execute(
             "INSERT INTO states (id, seq, state) SELECT id, seq, state FROM states_without_rowid"
         )
