@@ -33,11 +33,11 @@ def keys(store) -> set[str]:
     return {k.decode() for k in b.client.scan_iter(match=f"{b.prefix}*")}
 
 
-def test_a_network_is_three_keys_each_with_the_stores_time_to_live(two):
+def test_a_network_is_four_keys_each_with_the_stores_time_to_live(two):
     store = two[0]
     s, _ = store.add(classic())
     p = store.backend.prefix
-    names = {f"{p}net:{s.id}", f"{p}states:{s.id}", f"{p}code:{s.code}"}
+    names = {f"{p}net:{s.id}", f"{p}states:{s.id}", f"{p}entries:{s.id}", f"{p}code:{s.code}"}
     assert keys(store) == names
     client = store.backend.client
     day = 30 * 24 * 3600 * 1000
@@ -61,11 +61,40 @@ def test_delete_removes_every_key_of_the_network(two):
     assert store.backend.find(s.code) is None
 
 
+def test_a_network_stored_before_its_entries_had_a_key_keeps_its_history(two):
+    """Until the tenth session, a network's history entries were in its document (schema
+    2) and it had no entries key: its first write moves them there, whole."""
+    store, other = two
+    s, _ = store.add(classic())
+    for _ in range(4):
+        s, _ = store.update(s.id, lambda x: (next_phase(x), None), "next")
+    b = store.backend
+    net, _, entries = b._keys(s.id)
+    doc = orjson.loads(b.client.hget(net, "doc"))
+    doc["schema"] = 2
+    doc["history"]["entries"] = [[e.seq, e.iteration, e.phase, e.action] for e in s.history.entries]
+    b.client.hset(net, "doc", orjson.dumps(doc))
+    b.client.delete(entries)
+    old = other.get(s.id)  # read from the document (nothing cached in this worker)
+    assert old.history == s.history and old.to_data() == s.to_data()
+    moved, _ = other.update(s.id, lambda x: (next_phase(x), None), "next")
+    assert [e.seq for e in moved.history.entries] == [1, 2, 3, 4, 5, 6]
+    assert sorted(b.client.hvals(entries), key=lambda e: orjson.loads(e)[0]) == [
+        e.raw for e in moved.history.entries
+    ]
+    assert orjson.loads(b.client.hget(net, "doc"))["history"] == {"cursor": 6}
+    again = store.get(s.id)  # the first worker's copy is stale: read again, schema 3
+    assert again.history == moved.history
+    assert [store.travel(s.id, "undo").phase for _ in range(5)] == [
+        e.phase for e in s.history.entries[::-1]
+    ]
+
+
 def test_a_write_retried_after_its_answer_was_lost_is_done_once(two):
     b = two[0].backend
     s, _ = two[0].add(classic())
-    version, doc = b.read(s.id)
-    args = [version, "token-of-this-write", doc, "", b"", "", 60_000, b.prefix + "code:"]
+    version, doc, _ = b.read(s.id)
+    args = [version, "token-of-this-write", doc, "", b"", b"", "", 60_000, b.prefix + "code:"]
     assert b._write(b._keys(s.id), args) == 1
     assert b._write(b._keys(s.id), args) == 1  # the client's retry: already done
     assert b.read(s.id)[0] == version + 1
@@ -238,7 +267,9 @@ def test_writes_made_at_once_share_one_pipeline_and_each_is_answered_alone(redis
         aio.client.pipeline = lambda **kw: pipelines.append(kw) or pipeline(**kw)
 
         def write(k, version):
-            return aio.write(ids[k], version, docs[k], (2, b"{}"), (), 60.0)
+            return aio.write(
+                ids[k], version, docs[k], (2, b"{}", b'[2,1,"ready","next"]'), (), 60.0
+            )
 
         first = await asyncio.gather(write(0, 1), write(1, 7), write(2, 1))  # 7: stale
         store.backend.client.script_flush()

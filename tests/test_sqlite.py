@@ -5,6 +5,7 @@ of an earlier layout is brought to the newest one, its networks and history kept
 import asyncio
 import sqlite3
 
+import orjson
 import pytest
 
 from app.session import create, next_phase
@@ -59,9 +60,13 @@ def test_each_write_of_a_shared_commit_is_compared_and_fails_alone(backend):
     async def together():
         grouped = backend.aio()
         return await asyncio.gather(
-            grouped.write(ids[0], 1, docs[ids[0]], (2, b"{}"), (), 60.0),
-            grouped.write(ids[1], 7, docs[ids[1]], (2, b"{}"), (), 60.0),  # a stale version
-            grouped.write(ids[2], 1, docs[ids[2]], (2, object()), (), 60.0),  # cannot be stored
+            grouped.write(ids[0], 1, docs[ids[0]], (2, b"{}", b'[2,1,"ready","next"]'), (), 60.0),
+            grouped.write(
+                ids[1], 7, docs[ids[1]], (2, b"{}", b'[2,1,"ready","next"]'), (), 60.0
+            ),  # a stale version
+            grouped.write(
+                ids[2], 1, docs[ids[2]], (2, object(), b'[2,1,"ready","next"]'), (), 60.0
+            ),  # cannot be stored
             return_exceptions=True,
         )
 
@@ -88,39 +93,96 @@ CREATE TABLE states (
     PRIMARY KEY (id, seq)
 ) WITHOUT ROWID;
 """
+# Layout 1, as the ninth session's servers wrote it.
+SECOND_LAYOUT = """
+CREATE TABLE networks (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    expires REAL NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX networks_expires ON networks (expires);
+CREATE TABLE states (id TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE UNIQUE INDEX states_seq ON states (id, seq);
+PRAGMA user_version = 1;
+"""
 
 
-def test_a_file_of_the_first_layout_keeps_its_networks_and_their_history(tmp_path):
-    path = tmp_path / "old.db"
-    # A network stepped five times, written by today's code, then moved into the first
-    # layout's tables exactly as they were.
+def _old_file(tmp_path, layout: str):
+    """A file of an earlier layout holding two networks stepped five times: written by
+    today's code, then moved into that layout's tables, each document as schema 2 wrote
+    it (its history's entries in it). The networks, and each one's phases in turn."""
     made = SQLiteBackend(tmp_path / "made.db")
     store = Store(made, LocalBus())
-    s, _ = store.add(create({"preset": "classic"}))
-    phases = [s.phase]
-    for _ in range(5):
-        phases.append(store.update(s.id, lambda x: (next_phase(x), None), "next")[0].phase)
+    networks = {}
+    for _ in range(2):
+        s, _ = store.add(create({"preset": "classic"}))
+        phases = [s.phase]
+        for _ in range(5):
+            phases.append(store.update(s.id, lambda x: (next_phase(x), None), "next")[0].phase)
+        networks[s.id] = phases
     made.close()
+    path = tmp_path / "old.db"
     old = sqlite3.connect(path)
-    old.executescript(FIRST_LAYOUT)
+    old.executescript(layout)
     old.execute("ATTACH ? AS made", (str(tmp_path / "made.db"),))
-    old.execute("INSERT INTO networks SELECT * FROM made.networks")
+    for id, version, expires, code, raw in old.execute(
+        "SELECT id, version, expires, code, doc FROM made.networks"
+    ).fetchall():
+        doc = orjson.loads(raw)
+        entries = old.execute(
+            "SELECT entry FROM made.states WHERE id = ? ORDER BY seq", (id,)
+        ).fetchall()
+        doc["schema"] = 2
+        doc["history"]["entries"] = [orjson.loads(e) for (e,) in entries]
+        old.execute(
+            "INSERT INTO networks VALUES (?, ?, ?, ?, ?)",
+            (id, code, version, expires, orjson.dumps(doc)),
+        )
     old.execute("INSERT INTO states SELECT id, seq, state FROM made.states")
     old.commit()
-    states = old.execute("SELECT id, seq, state FROM states ORDER BY seq").fetchall()
-    assert len(states) == 6
     old.close()
+    return path, networks
 
+
+@pytest.mark.parametrize("layout", [FIRST_LAYOUT, SECOND_LAYOUT], ids=["first", "second"])
+def test_a_file_of_an_earlier_layout_keeps_its_networks_and_their_history(tmp_path, layout):
+    path, networks = _old_file(tmp_path, layout)
+    db = sqlite3.connect(path)
+    states = db.execute("SELECT id, seq, state FROM states ORDER BY id, seq").fetchall()
+    docs = dict(db.execute("SELECT id, doc FROM networks").fetchall())
+    db.close()
+    assert len(states) == 12
     for _ in range(2):  # opened again: nothing more to do
         backend = SQLiteBackend(path)
         db = sqlite3.connect(path)
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
         (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'states'").fetchone()
         assert "WITHOUT ROWID" not in sql.upper()
-        assert db.execute("SELECT id, seq, state FROM states ORDER BY seq").fetchall() == states
+        got = db.execute("SELECT id, seq, state FROM states ORDER BY id, seq").fetchall()
+        assert got == states
+        # Each entry copied beside its state, as today's code writes it; the documents
+        # untouched until the network changes.
+        for id, raw in docs.items():
+            held = [orjson.dumps(e) for e in orjson.loads(raw)["history"]["entries"]]
+            assert backend.read(id)[2] == held and len(held) == 6
+        assert dict(db.execute("SELECT id, doc FROM networks").fetchall()) == docs
         db.close()
-        store = Store(backend, LocalBus())
-        assert store.get(s.id).phase == phases[-1]
-        assert store.travel(s.id, "undo").phase == phases[-2]  # from a moved state
-        assert store.travel(s.id, "redo").phase == phases[-1]
         backend.close()
+    store = Store(SQLiteBackend(path), LocalBus())
+    for id, phases in networks.items():
+        s = store.get(id)
+        assert s.phase == phases[-1] and [e.seq for e in s.history.entries] == [1, 2, 3, 4, 5, 6]
+        assert store.travel(id, "undo").phase == phases[-2]  # from a moved state
+        s = store.travel(id, "redo")
+        assert s.phase == phases[-1]
+        doc = orjson.loads(store.backend.read(id)[1])  # written anew: schema 3
+        assert doc["schema"] == 3 and doc["history"] == {"cursor": 6}
+    store.close()
+    fresh = Store(SQLiteBackend(path), LocalBus())
+    for id, phases in networks.items():
+        s = fresh.get(id)
+        assert [e.phase for e in s.history.entries] == phases and s.history.cursor == 6
+        assert [fresh.travel(id, "undo").phase for _ in range(5)] == phases[-2::-1]
+    fresh.close()

@@ -377,19 +377,23 @@ def test_a_schema_1_document_is_read_as_trained_by_plain_gradient_descent(stores
     store = stores()
     s, _ = store.add(classic())
     s, _ = store.update(s.id, step, "step")
-    version, raw = store.backend.read(s.id)
+    version, raw, entries = store.backend.read(s.id)
     doc = orjson.loads(raw)
 
     def old(state):  # as schema 1 wrote it: the fields of then, no more
         return None if state is None else {k: state[k] for k in OLD_FIELDS}
 
     doc["schema"], doc["initial"] = 1, old(doc["initial"])
+    # Up to schema 2 the document held the history's entries.
+    doc["history"]["entries"] = sorted(orjson.loads(e) for e in entries)
     doc["state"] |= {
         "network": old(doc["state"]["network"]),
         "previous": old(doc["state"]["previous"]),
     }
     assert store.backend.write(s.id, version, orjson.dumps(doc), None, (), 60)
-    again = stores().get(s.id).state.to_data()
+    again_session = stores().get(s.id)
+    assert again_session.history == s.history
+    again = again_session.state.to_data()
     # The same, trained by sgd at a constant η: its optimiser's step count starts now.
     assert again | {"optimizer_state": {"step": 1}} == s.state.to_data()
     assert again["optimizer_state"] == {"step": 0}
@@ -402,7 +406,7 @@ def test_the_document_holds_the_state_its_history_entry_holds(stores):
     s, _ = store.add(classic())
     for op, action in ((step, "step"), (lambda x: (next_phase(x), None), "next")):
         s, _ = store.update(s.id, op, action)
-        _, raw = store.backend.read(s.id)
+        _, raw, _ = store.backend.read(s.id)
         entry = store.backend.state(s.id, s.history.cursor)
         assert orjson.loads(raw)["state"] == orjson.loads(entry)
         # And the document is the one encoded afresh, byte for byte.
@@ -410,10 +414,29 @@ def test_the_document_holds_the_state_its_history_entry_holds(stores):
         assert stores().get(s.id).to_data() == s.to_data()
 
 
+def test_each_history_entry_is_stored_beside_its_state_not_in_the_document(stores):
+    store = stores(history=4)
+    s, _ = store.add(classic())
+    for _ in range(6):
+        s, _ = store.update(s.id, lambda x: (next_phase(x), None), "next")
+    s = store.travel(s.id, "undo")
+    s = store.travel(s.id, "undo")
+    s, _ = store.update(s.id, step, "step")  # what could have been redone is dropped
+    _, raw, entries = store.backend.read(s.id)
+    assert orjson.loads(raw)["history"] == {"cursor": s.history.cursor}
+    assert sorted(entries, key=lambda e: orjson.loads(e)[0]) == [e.raw for e in s.history.entries]
+    # Made 1 to 7, 4 kept (4 to 7), two undone and the step made a new 6: 7 is gone too.
+    assert [e.seq for e in s.history.entries] == [4, 5, 6]
+    assert all(store.backend.state(s.id, e.seq) for e in s.history.entries)
+    assert store.backend.state(s.id, 3) is None and store.backend.state(s.id, 7) is None
+    again = stores(history=4).get(s.id)
+    assert again.history == s.history and again.to_data() == s.to_data()
+
+
 def test_a_document_from_a_newer_schema_is_refused_not_misread(stores):
     store = stores()
     s, _ = store.add(classic())
-    version, raw = store.backend.read(s.id)
+    version, raw, _ = store.backend.read(s.id)
     doc = orjson.loads(raw) | {"schema": 99}
     assert store.backend.write(s.id, version, orjson.dumps(doc), None, (), 60)
     with pytest.raises(Unreadable, match="schema 99"):
@@ -456,10 +479,11 @@ async def _bound(store, coroutine):
 def test_a_backend_refuses_a_taken_id_or_code_and_keeps_nothing_of_the_refused(store):
     s, _ = store.add(classic())
     b = store.backend
-    version, doc = b.read(s.id)
-    assert not b.create(s.id, "ZZZZZZ", doc, (1, b"{}"), 60)
-    assert b.find("ZZZZZZ") is None and b.read(s.id) == (version, doc)
-    assert not b.create("another-id", s.code, doc, (1, b"{}"), 60)
+    stored = b.read(s.id)
+    doc = stored[1]
+    assert not b.create(s.id, "ZZZZZZ", doc, (1, b"{}", b"[1,0,0,0]"), 60)
+    assert b.find("ZZZZZZ") is None and b.read(s.id) == stored
+    assert not b.create("another-id", s.code, doc, (1, b"{}", b"[1,0,0,0]"), 60)
     assert b.read("another-id") is None and b.find(s.code) == s.id
 
 

@@ -1,14 +1,15 @@
 """The store's logic, the same on every backend: ids, join codes, owners, versions, history,
 the cache in front, and the follow events after each change.
 
-A backend (SQLite, Redis) only keeps documents and history states and compares versions;
-`Store` does the rest, so that every backend behaves alike (one contract test suite runs
-against each). A change is read–compute–compare-and-set: the write lands only if the
-document's version is still the one read, else it is computed again on the new version,
-so that two workers changing one network lose no update. Within one process, changes to
-one network also wait for each other (a lock per network, striped), so they seldom
-collide. Memory holds a bounded cache of decoded sessions keyed by version: never the
-place a network lives, so no client can evict another's network.
+A backend (SQLite, Redis) only keeps documents and history entries (each with its state)
+and compares versions; `Store` does the rest, so that every backend behaves alike (one
+contract test suite runs against each). A change is read–compute–compare-and-set: the
+write lands only if the document's version is still the one read, else it is computed
+again on the new version, so that two workers changing one network lose no update.
+Within one process, changes to one network also wait for each other (a lock per
+network, striped), so they seldom collide. Memory holds a bounded cache of decoded
+sessions keyed by version: never the place a network lives, so no client can evict
+another's network.
 """
 
 import asyncio
@@ -66,18 +67,22 @@ class Conflict(Exception):
 
 
 class Backend(Protocol):
-    """Where documents and history states live. Each call is one transaction."""
+    """Where documents and history entries live, each entry (`Entry.raw`) with the state it
+    restores, both under the entry's seq. Each call is one transaction."""
 
     # True if every call is quick and local (no network, no wait on another process in the
     # setup it is meant for), so that async code may call it on the event loop itself.
     local: bool
 
-    def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
-        """Store a new document at version 1 and its first state; False if id or code is taken."""
+    def create(
+        self, id: str, code: str, doc: bytes, entry: tuple[int, bytes, bytes], ttl: float
+    ) -> bool:
+        """Store a new document at version 1 and its first entry (seq, state, entry);
+        False if id or code is taken."""
         ...
 
-    def read(self, id: str) -> tuple[int, bytes] | None:
-        """(version, document), or None."""
+    def read(self, id: str) -> tuple[int, bytes, list[bytes]] | None:
+        """(version, document, its entries in any order), or None."""
         ...
 
     def version(self, id: str) -> int | None:
@@ -90,15 +95,15 @@ class Backend(Protocol):
         id: str,
         version: int,
         doc: bytes,
-        put: tuple[int, bytes] | None,
+        put: tuple[int, bytes, bytes] | None,
         drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
     ) -> bool:
-        """If the stored version is `version`: store doc as version + 1, put the state
-        (seq, state), drop the states whose seqs are in the ranges `drop` (each (first,
-        last), both dropped), and renew the expiry. False, and nothing written, if the
-        version differs or the id is gone.
+        """If the stored version is `version`: store doc as version + 1, put the entry
+        (seq, state, entry), drop the entries whose seqs are in the ranges `drop` (each
+        (first, last), both dropped), and renew the expiry. False, and nothing written, if
+        the version differs or the id is gone.
         A backend that can publish for the store's bus (`publishes_for(bus)`, optional)
         is given the follow `event` too, to publish with the write."""
         ...
@@ -269,8 +274,8 @@ class Store:
             found = yield ("read", id)
             if found is None:
                 raise UnknownSession(id)
-            version, raw = found
-            session, touched, state = document.decode(raw, version), 0.0, None
+            version, raw, entries = found
+            session, touched, state = document.decode(raw, version, entries), 0.0, None
         now = self._clock()
         if now - touched > min(3600.0, self._ttl / 10):  # used: renew its expiry, not too often
             yield ("touch", id, self._ttl)
@@ -301,11 +306,15 @@ class Store:
                 version=1,
                 history=History(1, (entry,)),
             )
-            state = (1, document.encode_state(stored))
+            state = document.encode_state(stored)
             if self.backend.create(
-                stored.id, stored.code, document.encode(stored, state[1]), state, self._ttl
+                stored.id,
+                stored.code,
+                document.encode(stored, state),
+                (1, state, entry.raw),
+                self._ttl,
             ):
-                self._remember(stored, self._clock(), state[1])
+                self._remember(stored, self._clock(), state)
                 return stored, token
         raise RuntimeError("no free id or join code")  # 29⁶ codes: only if nearly all are taken
 
@@ -381,9 +390,9 @@ class Store:
             history = h.then(seq, max(0, upto - (self._history - 1)), upto, entry)
             new = replace(new, version=old.version + 1, history=history)
             entries = history.entries
-            # The states stored are those of the entries: drop those of the entries left
-            # out, the oldest and what could have been redone (named: a backend need not
-            # look through the 200 others to find them).
+            # The entries stored are those of the history: drop those left out, the oldest
+            # and what could have been redone (named: a backend need not look through the
+            # 200 others to find them).
             drop = tuple(
                 (first, last)
                 for first, last in (
@@ -392,7 +401,7 @@ class Store:
                 )
                 if first <= last
             )
-            doc, put = document.encode(new, state), (seq, state)
+            doc, put = document.encode(new, state), (seq, state, entry.raw)
             if (yield from self._write(id, old.version, doc, put, drop, new, action, state)):
                 return new, result
         raise Conflict("network", "too many changes at once; try again")
@@ -454,7 +463,7 @@ class Store:
         id: str,
         version: int,
         doc: bytes,
-        put: tuple[int, bytes] | None,
+        put: tuple[int, bytes, bytes] | None,
         drop: tuple[tuple[int, int], ...],
         new: Session,
         action: str,

@@ -6,17 +6,20 @@ Keys, all under one prefix (`bl:` unless told), each network's with the same exp
 - `bl:net:{id}`, a hash: `v` the version, `doc` the document, `code` its join code and
   `w` the token of the last write;
 - `bl:states:{id}`, a hash: field `seq` → the history state of that entry;
+- `bl:entries:{id}`, a hash: field `seq` → the history entry itself (`Entry.raw`; a
+  network stored before there was this key has its entries in its document, and the
+  first write moves them here);
 - `bl:code:{code}`, a string: the id whose join code it is;
 - `bl:followers:{id}`, a sorted set: one member per follower connected to any worker,
   scored by its last heartbeat (Redis's clock, in ms);
 - `bl:events:{id}`, a pub/sub channel (not a key): the network's follow events.
 
-Each call of the backend is one Lua script or one read, so each is atomic: `create` takes
-the id and the code or nothing, `write` compares the version and writes, puts and drops
-history states, renews the expiry and publishes the change's follow event at once. A
-write carries a token of its own, so that the client's retry of a write whose answer was
-lost is recognised as done rather than seen as a conflict (which would make the store
-compute the change a second time).
+Each call of the backend is one Lua script or one read (a transaction), so each is
+atomic: `create` takes the id and the code or nothing, `write` compares the version and
+writes, puts and drops history entries and their states, renews the expiry and publishes
+the change's follow event at once. A write carries a token of its own, so that the
+client's retry of a write whose answer was lost is recognised as done rather than seen
+as a conflict (which would make the store compute the change a second time).
 Expiry is Redis's own: every key of a network gets the store's time to live on create,
 write and touch, and Redis drops it when that passes, so `expire` has nothing to do.
 
@@ -45,49 +48,70 @@ STALE = 3 * HEARTBEAT  # a follower not renewed for this long (its worker died) 
 CONFIRM = 10.0  # seconds to wait for Redis to confirm a subscription before giving up
 
 CREATE = """
-local net, states, code = KEYS[1], KEYS[2], KEYS[3]
+local net, states, entries, code = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, token, ttl = ARGV[1], ARGV[2], ARGV[7]
 if redis.call('EXISTS', net) == 1 then
   return redis.call('HGET', net, 'w') == token and 1 or 0
 end
 if not redis.call('SET', code, id, 'NX', 'PX', ttl) then return 0 end
-redis.call('DEL', states)
+redis.call('DEL', states, entries)
 redis.call('HSET', net, 'v', 1, 'code', ARGV[3], 'doc', ARGV[4], 'w', token)
 redis.call('HSET', states, ARGV[5], ARGV[6])
+redis.call('HSET', entries, ARGV[5], ARGV[8])
 redis.call('PEXPIRE', net, ttl)
 redis.call('PEXPIRE', states, ttl)
+redis.call('PEXPIRE', entries, ttl)
 return 1
 """
 
 # Renew the expiry of a network's keys (the code's key is found from the document's hash).
 RENEW = """
-local function renew(net, states, codes, ttl)
+local function renew(net, states, entries, codes, ttl)
   redis.call('PEXPIRE', net, ttl)
   redis.call('PEXPIRE', states, ttl)
+  redis.call('PEXPIRE', entries, ttl)
   local code = redis.call('HGET', net, 'code')
   if code then redis.call('PEXPIRE', codes .. code, ttl) end
 end
 """
 
+# A network stored before its entries had a key of their own holds them in its document
+# (schema 2): they are moved to that key before the first write that replaces it. cjson
+# reads the document's numbers as doubles, but only the entries' (seqs and iterations,
+# integers) are written again.
 WRITE = (
     RENEW
     + """
-local net, states = KEYS[1], KEYS[2]
+local net, states, entries = KEYS[1], KEYS[2], KEYS[3]
 local version, token = tonumber(ARGV[1]), ARGV[2]
 local v = tonumber(redis.call('HGET', net, 'v'))
 if v ~= version then
   if v == version + 1 and redis.call('HGET', net, 'w') == token then return 1 end
   return 0
 end
+if redis.call('EXISTS', entries) == 0 then
+  local history = cjson.decode(redis.call('HGET', net, 'doc')).history
+  local moved = {}
+  for _, e in ipairs(history and history.entries or {}) do
+    moved[#moved + 1] = string.format('%d', e[1])
+    moved[#moved + 1] = cjson.encode(e)
+  end
+  if #moved > 0 then redis.call('HSET', entries, unpack(moved)) end
+end
 redis.call('HSET', net, 'v', version + 1, 'doc', ARGV[3], 'w', token)
-if ARGV[4] ~= '' then redis.call('HSET', states, ARGV[4], ARGV[5]) end
-for first, last in string.gmatch(ARGV[6], '(%d+)-(%d+)') do
+if ARGV[4] ~= '' then
+  redis.call('HSET', states, ARGV[4], ARGV[5])
+  redis.call('HSET', entries, ARGV[4], ARGV[6])
+end
+for first, last in string.gmatch(ARGV[7], '(%d+)-(%d+)') do
   for seq = tonumber(first), tonumber(last) do
-    redis.call('HDEL', states, string.format('%d', seq))
+    local field = string.format('%d', seq)
+    redis.call('HDEL', states, field)
+    redis.call('HDEL', entries, field)
   end
 end
-renew(net, states, ARGV[8], ARGV[7])
-if ARGV[9] then redis.call('PUBLISH', ARGV[10], ARGV[9]) end
+renew(net, states, entries, ARGV[9], ARGV[8])
+if ARGV[10] then redis.call('PUBLISH', ARGV[11], ARGV[10]) end
 return 1
 """
 )
@@ -95,15 +119,15 @@ return 1
 TOUCH = (
     RENEW
     + """
-if redis.call('EXISTS', KEYS[1]) == 1 then renew(KEYS[1], KEYS[2], ARGV[2], ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then renew(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1]) end
 return 0
 """
 )
 
 DELETE = """
-local net, states, codes, id = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local net, states, entries, codes, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local code = redis.call('HGET', net, 'code')
-redis.call('DEL', states)
+redis.call('DEL', states, entries)
 if not code then return 0 end
 if redis.call('GET', codes .. code) == id then redis.call('DEL', codes .. code) end
 redis.call('DEL', net)
@@ -193,15 +217,23 @@ class RedisBackend:
         self._aio = None
 
     def _keys(self, id: str) -> list[str]:
-        return [f"{self.prefix}net:{id}", f"{self.prefix}states:{id}"]
+        return [f"{self.prefix}net:{id}", f"{self.prefix}states:{id}", f"{self.prefix}entries:{id}"]
 
-    def create(self, id: str, code: str, doc: bytes, state: tuple[int, bytes], ttl: float) -> bool:
+    def create(
+        self, id: str, code: str, doc: bytes, entry: tuple[int, bytes, bytes], ttl: float
+    ) -> bool:
         keys = [*self._keys(id), self._codes + code]
         token = secrets.token_hex(8)
-        return bool(self._create(keys, [id, token, code, doc, state[0], state[1], _ms(ttl)]))
+        seq, state, raw = entry
+        return bool(self._create(keys, [id, token, code, doc, seq, state, _ms(ttl), raw]))
 
-    def read(self, id: str) -> tuple[int, bytes] | None:
-        return _found(self.client.hmget(self._keys(id)[0], ["v", "doc"]))
+    def read(self, id: str) -> tuple[int, bytes, list[bytes]] | None:
+        return _found(self._read(self.client.pipeline(), id).execute())
+
+    def _read(self, pipe, id: str):
+        """The document and its entries, in one transaction (MULTI … EXEC)."""
+        net, _, entries = self._keys(id)
+        return pipe.hmget(net, ["v", "doc"]).hvals(entries)
 
     def version(self, id: str) -> int | None:
         return _number(self.client.hget(self._keys(id)[0], "v"))
@@ -211,7 +243,7 @@ class RedisBackend:
         id: str,
         version: int,
         doc: bytes,
-        put: tuple[int, bytes] | None,
+        put: tuple[int, bytes, bytes] | None,
         drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
@@ -229,15 +261,15 @@ class RedisBackend:
         id: str,
         version: int,
         doc: bytes,
-        put: tuple[int, bytes] | None,
+        put: tuple[int, bytes, bytes] | None,
         drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None,
     ) -> list:
-        seq, state = put if put is not None else ("", b"")
+        seq, state, entry = put if put is not None else ("", b"", b"")
         token = secrets.token_hex(8)
         ranges = " ".join(f"{first}-{last}" for first, last in drop)
-        args = [version, token, doc, seq, state, ranges, _ms(ttl), self._codes]
+        args = [version, token, doc, seq, state, entry, ranges, _ms(ttl), self._codes]
         if event is not None:
             args += [event, channel(self.prefix, id)]
         return args
@@ -277,8 +309,8 @@ class AsyncCalls:
         # The writes of one turn of the loop: one pipeline (app/store/grouped.py).
         self._writes = Grouped(asyncio.get_running_loop(), self._write_all)
 
-    async def read(self, id: str) -> tuple[int, bytes] | None:
-        return _found(await self.client.hmget(self.backend._keys(id)[0], ["v", "doc"]))
+    async def read(self, id: str) -> tuple[int, bytes, list[bytes]] | None:
+        return _found(await self.backend._read(self.client.pipeline(), id).execute())
 
     async def version(self, id: str) -> int | None:
         return _number(await self.client.hget(self.backend._keys(id)[0], "v"))
@@ -288,7 +320,7 @@ class AsyncCalls:
         id: str,
         version: int,
         doc: bytes,
-        put: tuple[int, bytes] | None,
+        put: tuple[int, bytes, bytes] | None,
         drop: tuple[tuple[int, int], ...],
         ttl: float,
         event: bytes | None = None,
@@ -320,9 +352,9 @@ class AsyncCalls:
         await self._touch(self.backend._keys(id), [_ms(ttl), self.backend._codes])
 
 
-def _found(got: list) -> tuple[int, bytes] | None:
-    version, doc = got
-    return None if version is None or doc is None else (int(version), doc)
+def _found(got: list) -> tuple[int, bytes, list[bytes]] | None:
+    (version, doc), entries = got
+    return None if version is None or doc is None else (int(version), doc, entries)
 
 
 def _number(got: bytes | None) -> int | None:
