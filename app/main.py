@@ -101,7 +101,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
-    app.openapi = lambda: api.in_written_order(documented(FastAPI.openapi(app)))  # type: ignore[method-assign]
+    app.openapi = lambda: api.in_written_order(api.secured(documented(FastAPI.openapi(app))))  # type: ignore[method-assign]
     app.mount("/static", pages.static, name="static")
 
     @app.exception_handler(InvalidInput)

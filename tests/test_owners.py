@@ -8,6 +8,8 @@ CHANGES = [
     ("patch", "", {"learning_rate": 0.1}),
     ("post", "/step", None),
     ("post", "/train", {"iterations": 5}),
+    ("post", "/run", {"iterations": 5}),
+    ("post", "/run/stop", None),
     ("post", "/phase/next", None),
     ("post", "/phase/prev", None),
     ("post", "/reset", None),
@@ -27,6 +29,26 @@ def test_only_the_owner_changes_a_network(client, stranger, classic, method, pat
         assert r.status_code == 403, r.text
         assert r.json()["detail"][0]["msg"].startswith("authorization: only the owner")
     assert client.get(f"/api/networks/{classic}").json() == before
+
+
+def test_the_openapi_document_names_the_owner_scheme_on_every_change_and_only_there(client):
+    """The routes that change a network read the token from the request themselves (not
+    a FastAPI dependency): their operations still name the scheme, and the document
+    defines it."""
+    doc = client.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["OwnerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The `owner_token` of the 201 answer that created the network.",
+    }
+    secured = {
+        (method, path)
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == [{"OwnerToken": []}]
+    }
+    changes = {(m, "/api/networks/{id}" + p.replace("/1", "/{seq}")) for m, p, _ in CHANGES}
+    assert secured == changes
 
 
 def test_the_token_is_given_once_and_reading_needs_none(client, stranger, classic):
