@@ -95,7 +95,10 @@ def test_the_tutorial_s_gradients():
 
 def test_it_shows_the_classic_slip_in_the_hidden_layer():
     c = gc.check(State.from_data(CLASSIC | {"classic_slip": True}))
-    assert c.max_error > 0.1 and c.max_error_at == "w1"
+    # w1 and w2 are off by the same 0.1683773 (to 8 digits): which of the two is the
+    # largest is up to the finite differences' last bits, which differ between CPUs.
+    assert c.max_error > 0.1 and c.max_error_at in ("w1", "w2")
+    assert c.max_error == c.weight_errors[0].max()
     assert (c.weight_errors[0] > 0.1).all()  # w1..w4: through w5⁺..w8⁺, not ∂E/∂w
     assert (c.weight_errors[1] < 1e-8).all()  # w5..w8: the output δ is the derivation's
 
