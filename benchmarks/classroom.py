@@ -22,9 +22,10 @@ it (`GET …/events`, server-sent events), two phases of `--seconds` each:
 
 Reports for each phase each call's requests per second, p50/p99/max latency and errors
 (a non-2xx answer or a broken connection), the server's CPU time per request (the owner's
-and the followers' share included), and, for each of the owner's steps, the delay from its
-answer reaching the owner until every follower has seen that version (or a newer one; an
-event that arrives before the owner's answer counts as 0). Several workers on SQLite share
+and the followers' share included; a local Redis server's apart), and, for each of the
+owner's steps, the delay from its answer reaching the owner until every follower has seen
+that version (or a newer one; an event that arrives before the owner's answer counts as
+0). Several workers on SQLite share
 the networks but not the follow events (each worker's own followers only): followers then
 miss steps, counted as errors; use Redis for that. Exits 0 when every target is met.
 
@@ -50,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,12 +130,14 @@ class Calls:
     errors: int = 0
     seconds: float = 0.0  # the time this kind of call was being made
     cpu: float = 0.0  # the server's CPU time meanwhile (s), theirs and the followers'
+    redis: float = 0.0  # a local Redis server's CPU time meanwhile (s)
 
     def row(self, name: str) -> str:
         n = len(self.latencies)
         rps = n / self.seconds if self.seconds else 0.0
         p50, p99, top = (ms(q) for q in quantiles(self.latencies, (0.5, 0.99, 1.0)))
         cost = f"{ms(self.cpu / n):>9.2f}" if self.cpu and n else ""
+        cost += f"{ms(self.redis / n):>9.2f}" if self.redis and n else ""
         return f"{name:<32}{n:>8}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{top:>9.1f}{self.errors:>8}{cost}"
 
     @property
@@ -168,6 +172,7 @@ class Run:
     port: int
     pid: int  # the server's
     args: argparse.Namespace
+    redis_pid: int | None = None  # a local Redis server's (its CPU is the store's share)
     owner: tuple[str, str] = ("", "")  # the teacher's network id and token
     students: list[tuple[str, str]] = field(default_factory=list)
     seen: dict[int, Seen] = field(default_factory=dict)  # version → its followers
@@ -325,13 +330,14 @@ async def student(run: Run, id: str, token: str) -> None:
 
 async def at_pace(run: Run, phase: Phase, seconds: float) -> None:
     """The students at their pace for `seconds`."""
-    began, cpu = clock(), cpu_seconds(run.pid)
+    began, cpu, store = clock(), cpu_seconds(run.pid), redis_seconds(run)
     run.mode = "class"
     await asyncio.sleep(seconds)
     run.mode = "pause"
     calls = phase.calls["student step"]
     calls.seconds = clock() - began
     calls.cpu = cpu_seconds(run.pid) - cpu
+    calls.redis = redis_seconds(run) - store
 
 
 async def rounds(run: Run, phase: Phase, seconds: float) -> None:
@@ -341,11 +347,12 @@ async def rounds(run: Run, phase: Phase, seconds: float) -> None:
     k = 0
     while (left := end - clock()) > 0.05:
         run.mode = kinds[k % 2]
-        began, cpu = clock(), cpu_seconds(run.pid)
+        began, cpu, store = clock(), cpu_seconds(run.pid), redis_seconds(run)
         await asyncio.sleep(min(run.args.round, left))
         calls = phase.calls["student step" if run.mode == "step" else "no-op"]
         calls.seconds += clock() - began
         calls.cpu += cpu_seconds(run.pid) - cpu
+        calls.redis += redis_seconds(run) - store
         k += 1
     run.mode = "pause"
 
@@ -419,6 +426,22 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def redis_seconds(run: Run) -> float:
+    """The CPU time used so far by the Redis server, if it runs on this machine (else 0)."""
+    return cpu_seconds(run.redis_pid) if run.redis_pid else 0.0
+
+
+def local_redis(url: str) -> int | None:
+    """The pid of the Redis server at `url` if it runs on this machine."""
+    import redis
+
+    if urllib.parse.urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    with redis.Redis.from_url(url) as client:
+        pid = int(client.info("server")["process_id"])
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
 def quantiles(xs: list[float], qs: tuple[float, ...]) -> list[float]:
     if not xs:
         return [float("nan")] * len(qs)
@@ -456,7 +479,7 @@ def report(run: Run) -> bool:
             )
         print(
             f"{'call':<32}{'requests':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-            f"{'errors':>8}{'CPU ms':>9}"
+            f"{'errors':>8}{'CPU ms':>9}" + (f"{'Redis ms':>9}" if run.redis_pid else "")
         )
         for name, calls in phase.calls.items():
             path = "GET /healthz" if name == "no-op" else "POST phase/next"
@@ -587,7 +610,7 @@ def main() -> None:
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     with serve(args) as (port, pid):
-        run = Run(port, pid, args)
+        run = Run(port, pid, args, local_redis(args.redis) if args.redis else None)
         asyncio.run(drive(run))
     sys.exit(0 if report(run) else 1)
 
