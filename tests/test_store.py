@@ -28,8 +28,10 @@ BACKENDS = ["sqlite", "redis"]
 def _sqlite(tmp_path):
     path = tmp_path / "store.db"
 
-    def make(**options) -> Store:
-        return Store(SQLiteBackend(path), LocalBus(), **options)
+    def make(**options) -> Store:  # the ring of states as wide as the history: its own path
+        return Store(
+            SQLiteBackend(path, history=options.get("history", 200)), LocalBus(), **options
+        )
 
     return make
 

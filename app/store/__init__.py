@@ -36,7 +36,7 @@ def open_store(settings: Settings) -> Store:
 
         backend, bus = open_redis(settings.redis_url)
         return Store(backend, bus, **options)
-    return Store(SQLiteBackend(settings.db), LocalBus(), **options)
+    return Store(SQLiteBackend(settings.db, history=settings.history), LocalBus(), **options)
 
 
 def failures(settings: Settings) -> tuple[type[Exception], ...]:

@@ -173,6 +173,9 @@ class Store:
         cache: int = 2048,
         clock: Callable[[], float] = time.time,
     ):
+        ring = getattr(backend, "ring", None)  # SQLite's: the states it holds per network
+        if ring is not None and ring < history:
+            raise ValueError(f"the backend holds {ring} states of a network, not {history}")
         self.backend = backend
         self.bus = bus
         self._history = history
