@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from app.direct import direct
 from app.engine import LIMITS
 
 _MAX_WEIGHTS = (LIMITS["max_hidden_layers"] + 1) * LIMITS["max_neurons"] ** 2
@@ -73,10 +74,12 @@ def _is_json(content_type: str | None) -> bool:
 
 
 class BoundedJSONRoute(APIRoute):
-    """A route whose JSON body is checked by `json_problem` before FastAPI parses it."""
+    """A route whose JSON body is checked by `json_problem` before FastAPI parses it (and
+    whose endpoint, if it takes only the request and text path parameters, is called
+    directly: app/direct.py)."""
 
     def get_route_handler(self):
-        handle = super().get_route_handler()
+        handle = direct(self) or super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
             if self.body_field and _is_json(request.headers.get("content-type")):
