@@ -10,7 +10,7 @@ import redis
 
 from app.session import create, next_phase, step
 from app.store import UnknownSession
-from app.store.redis import STALE, open_redis
+from app.store.redis import STALE, HiredisPacking, _async_client, open_redis
 from tests.conftest import run_async
 from tests.server import free_port
 
@@ -283,3 +283,31 @@ def test_writes_made_at_once_share_one_pipeline_and_each_is_answered_alone(redis
     assert [store.backend.version(id) for id in ids] == [2, 1, 2, 2, 2]
     assert store.backend.state(ids[4], 2) == b"{}" and store.backend.state(ids[1], 2) is None
     store.close()
+
+
+COMMANDS = [
+    ("EVALSHA", "5f" * 20, 3, "bl:net:x", b"\x00{}\xff", 12, -7, 2**70, 0.1, 1e300, "é"),
+    ("HSET", bytearray(b"k"), memoryview(b"v"), "w", b""),
+    ("CLIENT SETNAME", "worker"),  # two words, split as redis-py splits them
+    (b"CONFIG GET", b"*"),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("redis://127.0.0.1:6379/0", redis.asyncio.Connection),
+        ("rediss://127.0.0.1:6379/0", redis.asyncio.SSLConnection),
+        ("unix:///tmp/redis.sock", redis.asyncio.UnixDomainSocketConnection),
+    ],
+)
+def test_the_async_client_packs_each_command_with_hiredis_as_redis_py_packs_it(url, kind):
+    made = _async_client(url).connection_pool.connection_class
+    assert issubclass(made, HiredisPacking) and issubclass(made, kind)  # TLS kept, say
+    packed, plain = made(), kind()
+    for command in COMMANDS:
+        assert b"".join(packed.pack_command(*command)) == b"".join(plain.pack_command(*command))
+    for wrong in (True, None, object(), [1]):
+        for connection in (packed, plain):
+            with pytest.raises(redis.DataError, match="Invalid input of type"):
+                connection.pack_command("SET", "k", wrong)
