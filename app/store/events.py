@@ -8,12 +8,31 @@ joining or leaving is an event too, so that the owner sees how many follow.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import orjson
 
 QUEUE = 16
+# Listeners woken a turn of the event loop: an event for 300 followers woke them all in one
+# turn, whose 40 ms (each follower's stream writing its event) every other request waited
+# behind (at a class's pace a student's step p99 50.6 ms, the followers' p50 38.7 ms).
+SLICE = 32
+
+
+def fan_out(queues: Iterable[asyncio.Queue], event: bytes) -> None:
+    """Put `event` in each queue, SLICE of them now and SLICE more each following turn of
+    the running loop, so that the requests that came meanwhile are served in between. Each
+    listener still gets the events in the order they were published: a later event's
+    slices start later and each goes on one slice a turn, like the earlier one's. A full
+    queue loses its oldest event."""
+    queues = list(queues)
+    for queue in queues[:SLICE]:
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(event)
+    if len(queues) > SLICE:
+        asyncio.get_running_loop().call_soon(fan_out, queues[SLICE:], event)
 
 
 class LocalBus:
@@ -38,10 +57,7 @@ class LocalBus:
             loop.call_soon_threadsafe(self._deliver, id, event)
 
     def _deliver(self, id: str, event: bytes) -> None:
-        for queue in self._listeners.get(id, ()):
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
+        fan_out(self._listeners.get(id, ()), event)
 
     @asynccontextmanager
     async def listen(self, id: str, follower: bool) -> AsyncIterator["Listener"]:

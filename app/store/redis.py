@@ -39,7 +39,7 @@ import hiredis
 import redis
 import redis.asyncio
 
-from app.store.events import Listener
+from app.store.events import Listener, fan_out
 from app.store.grouped import Grouped
 
 log = logging.getLogger(__name__)
@@ -521,10 +521,8 @@ class RedisBus:
                     if pong and not pong.done():
                         pong.set_result(None)
                 elif message["type"] == "message":
-                    for queue in self._listeners.get(message["channel"][channels:].decode(), ()):
-                        if queue.full():
-                            queue.get_nowait()
-                        queue.put_nowait(message["data"])
+                    id = message["channel"][channels:].decode()
+                    fan_out(self._listeners.get(id, ()), message["data"])
         finally:
             with suppress(redis.RedisError, OSError):
                 await self._pubsub.aclose()
