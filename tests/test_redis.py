@@ -46,6 +46,14 @@ def test_a_network_is_four_keys_each_with_the_stores_time_to_live(two):
         for k in names:
             client.pexpire(k, 1000)
         store.update(s.id, lambda s: (next_phase(s), None), "next")  # a write renews them all
+    # Renewed by a write once it has run down by an hour, not before (a few PEXPIREs less).
+    for k in names:
+        client.pexpire(k, day - 1_800_000)
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert all(client.pttl(k) <= day - 1_800_000 for k in names)
+    client.pexpire(f"{p}net:{s.id}", day - 3_700_000)
+    store.update(s.id, lambda s: (next_phase(s), None), "next")
+    assert all(day - 60_000 < client.pttl(k) <= day for k in names)
     for k in names:
         client.pexpire(k, 1000)
     store.backend.touch(s.id, 3600)
