@@ -161,6 +161,7 @@ class Phase:
     calls: dict[str, Calls] = field(default_factory=dict)
     stepped: list[tuple[int, float]] = field(default_factory=list)  # (version, answered at)
     cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # measured: seconds, server's, clients'
+    processes: dict[int, float] = field(default_factory=dict)  # each server process's CPU (s)
 
     def __post_init__(self) -> None:
         kinds = ("owner step", "student step") + (("no-op",) if self.name == "flat" else ())
@@ -362,14 +363,12 @@ async def measured(run: Run, name: str) -> None:
     phase = Phase(name)
     run.phases.append(phase)
     seconds = run.args.seconds
-    began, server, clients = clock(), cpu_seconds(run.pid), time.process_time()
+    began, server, clients = clock(), process_seconds(run.pid), time.process_time()
     students = at_pace(run, phase, seconds) if name == "class" else rounds(run, phase, seconds)
     await asyncio.gather(owner(run, phase, began + seconds), students)
-    phase.cpu = (
-        clock() - began,
-        cpu_seconds(run.pid) - server,
-        time.process_time() - clients,
-    )
+    after = process_seconds(run.pid)
+    phase.processes = {p: used - server.get(p, 0.0) for p, used in after.items()}
+    phase.cpu = (clock() - began, sum(phase.processes.values()), time.process_time() - clients)
 
 
 async def drive(run: Run) -> None:
@@ -414,16 +413,22 @@ async def drive(run: Run) -> None:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its children, from /proc."""
-    total = 0.0
+    return sum(process_seconds(pid).values())
+
+
+def process_seconds(pid: int) -> dict[int, float]:
+    """The CPU time used so far by a process and by each of its children (uvicorn's
+    workers), by pid."""
     pids = [pid]
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
             pids += [int(c) for c in (task / "children").read_text().split()]
+    used = {}
     for p in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            used[p] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def redis_seconds(run: Run) -> float:
@@ -503,6 +508,10 @@ def report(run: Run) -> bool:
             f"CPU: server {server / seconds:.0%} of one core, clients {clients / seconds:.0%} "
             f"(of {os.cpu_count()} cores, with whatever else runs)"
         )
+        busy = [used for used in phase.processes.values() if used > 0.05 * seconds]
+        if len(phase.processes) > 1:  # uvicorn's workers do not share the connections evenly
+            shares = ", ".join(f"{used / seconds:.0%}" for used in sorted(busy, reverse=True))
+            print(f"      each server process busier than 5%: {shares}")
         if phase.name == "class":
             stepped = steps.latencies + phase.calls["owner step"].latencies
             step_p99 = ms(quantiles(stepped, (0.99,))[0])
