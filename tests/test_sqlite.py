@@ -76,8 +76,8 @@ def test_each_write_of_a_shared_commit_is_compared_and_fails_alone(backend):
     assert backend.state(ids[0], 2) == b"{}" and backend.state(ids[2], 2) is None
 
 
-# The first layout, as the sixth to eighth sessions' servers wrote it (no user_version).
-FIRST_LAYOUT = """
+# The networks table as every earlier layout had it (unchanged since the sixth session).
+NETWORKS = """
 CREATE TABLE networks (
     id TEXT PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
@@ -86,6 +86,11 @@ CREATE TABLE networks (
     doc BLOB NOT NULL
 );
 CREATE INDEX networks_expires ON networks (expires);
+"""
+# The first layout, as the sixth to eighth sessions' servers wrote it (no user_version).
+FIRST_LAYOUT = (
+    NETWORKS
+    + """
 CREATE TABLE states (
     id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -93,34 +98,25 @@ CREATE TABLE states (
     PRIMARY KEY (id, seq)
 ) WITHOUT ROWID;
 """
+)
 # Layout 1, as the ninth session's servers wrote it.
-SECOND_LAYOUT = """
-CREATE TABLE networks (
-    id TEXT PRIMARY KEY,
-    code TEXT NOT NULL UNIQUE,
-    version INTEGER NOT NULL,
-    expires REAL NOT NULL,
-    doc BLOB NOT NULL
-);
-CREATE INDEX networks_expires ON networks (expires);
+SECOND_LAYOUT = (
+    NETWORKS
+    + """
 CREATE TABLE states (id TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE UNIQUE INDEX states_seq ON states (id, seq);
 PRAGMA user_version = 1;
 """
+)
 # Layout 2, as the tenth session's servers wrote it (documents of schema 3).
-THIRD_LAYOUT = """
-CREATE TABLE networks (
-    id TEXT PRIMARY KEY,
-    code TEXT NOT NULL UNIQUE,
-    version INTEGER NOT NULL,
-    expires REAL NOT NULL,
-    doc BLOB NOT NULL
-);
-CREATE INDEX networks_expires ON networks (expires);
+THIRD_LAYOUT = (
+    NETWORKS
+    + """
 CREATE TABLE states (id TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL, entry BLOB);
 CREATE UNIQUE INDEX states_seq ON states (id, seq);
 PRAGMA user_version = 2;
 """
+)
 
 
 def _old_file(tmp_path, layout: str):
