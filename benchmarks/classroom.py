@@ -25,9 +25,9 @@ Reports for each phase each call's requests per second, p50/p99/max latency and 
 and the followers' share included; a local Redis server's apart), and, for each of the
 owner's steps, the delay from its answer reaching the owner until every follower has seen
 that version (or a newer one; an event that arrives before the owner's answer counts as
-0). Several workers on SQLite share
-the networks but not the follow events (each worker's own followers only): followers then
-miss steps, counted as errors; use Redis for that. Exits 0 when every target is met.
+0). Several workers on SQLite share the networks but not the follow events (each worker's
+own followers only): followers then miss steps, counted as errors; use Redis for that.
+Exits 0 when every target is met.
 
 One asyncio event loop drives every client over plain keep-alive HTTP/1.1 sockets (a few
 dozen lines below), light enough not to take the server's share of the cores. Bounded: it

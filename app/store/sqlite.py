@@ -38,11 +38,11 @@ CREATE TABLE IF NOT EXISTS networks (
 CREATE INDEX IF NOT EXISTS networks_expires ON networks (expires);
 """
 # The states of each network's history, as layout 1 made them (layout 2 adds each state's
-# entry, layout 3 its slot in a ring, keyed by it instead of the seq). A rowid table, its
-# key (id, seq) a separate index: the first layout kept them in a WITHOUT ROWID table keyed by (id,
-# seq), which stores the rows in the key's B-tree, and rows of 1.4 KB, two to a page,
-# split and merged pages on nearly every insert and delete (a step's server CPU
-# 0.41-0.42 -> 0.37-0.38 ms flat out, benchmarks/classroom.py).
+# entry, layout 3 its slot in a ring and keys them by (id, slot) instead of (id, seq)). A
+# rowid table, its key a separate index: the first layout kept them in a WITHOUT ROWID
+# table keyed by (id, seq), which stores the rows in the key's B-tree, and rows of 1.4 KB,
+# two to a page, split and merged pages on nearly every insert and delete (a step's server
+# CPU 0.41-0.42 -> 0.37-0.38 ms flat out, benchmarks/classroom.py).
 STATES = """
 CREATE TABLE IF NOT EXISTS states (id TEXT NOT NULL, seq INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS states_seq ON states (id, seq);
@@ -188,9 +188,7 @@ class SQLiteBackend:
 
     def _size(self, db: sqlite3.Connection) -> int:
         """The ring's size as the file has it now (another process may have widened it)."""
-        size = db.execute("SELECT size FROM ring").fetchone()[0]
-        self.ring = size
-        return size
+        return db.execute("SELECT size FROM ring").fetchone()[0]
 
     def create(
         self, id: str, code: str, doc: bytes, entry: tuple[int, bytes, bytes], ttl: float
